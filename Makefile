@@ -1,0 +1,41 @@
+# DeepBoot: `make run` serves the site, `make test` runs every test. Both install first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export KERAS_BACKEND ?= tensorflow
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install install-dev run test bootstrap clean
+
+install: $(VENV)/.installed-runtime
+
+install-dev: $(VENV)/.installed-dev
+
+# Stamp files make the installs idempotent: pip runs again only when a requirements file changes.
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed-runtime $@
+
+bootstrap: install
+	$(PY) manage.py bootstrap
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py bootstrap
+	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,41 @@
+"""The model registry: one row per trained model, at most one active per (task, architecture)."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class TrainedModel(models.Model):
+    """A trained network (or agent) saved under `var/models/`, with what it needs to serve."""
+
+    class Task(models.TextChoices):
+        CLASSIFICATION = "classification", "Image classification"
+        DETECTION = "detection", "Object detection"
+        TICTACTOE = "tictactoe", "Tic-tac-toe"
+
+    task = models.CharField(max_length=32, choices=Task.choices)
+    architecture = models.CharField(max_length=32, help_text="cnn9, vgg16, resnet152, tiny, yolo26, dqn…")
+    path = models.CharField(max_length=500, help_text="Model file, relative to var/models/.")
+    class_names = models.JSONField(default=list, blank=True)
+    input_size = models.JSONField(default=list, blank=True, help_text="[height, width] or [features].")
+    preprocessing = models.CharField(max_length=100, blank=True)
+    layers = models.PositiveIntegerField(default=0, help_text="Weight layers, as the book counts them.")
+    parameters = models.PositiveBigIntegerField(default=0)
+    dataset = models.CharField(max_length=200, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    training_run = models.JSONField(default=dict, blank=True, help_text="Command, arguments, split, timing.")
+    created = models.DateTimeField(auto_now_add=True)
+    active = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["task", "architecture", "-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "architecture"],
+                condition=Q(active=True),
+                name="one_active_model_per_slot",
+            )
+        ]
+
+    def __str__(self):
+        state = "active" if self.active else "inactive"
+        return f"#{self.pk} {self.task}/{self.architecture} ({state})"

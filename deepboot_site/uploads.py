@@ -1,0 +1,132 @@
+"""One validation path for every uploaded image (the classify and detect APIs and pages).
+
+`read_uploaded_image` turns the `image` field of a request into an RGB Pillow image with its
+EXIF orientation applied, or raises UploadError with the HTTP status and a message a person
+can act on. Nothing is written to disk here: Django's upload handlers keep small files in memory
+and remove their temporary files themselves.
+"""
+
+import io
+import warnings
+
+from django.conf import settings
+from django.http import JsonResponse
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
+FIELD = "image"
+
+
+class UploadError(Exception):
+    """An upload we refuse; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def json_error(message, status):
+    """The APIs' error shape: {"error": message} with a 4xx (or 503) status."""
+    return JsonResponse({"error": message}, status=status)
+
+
+def _megabytes(n_bytes):
+    return f"{n_bytes / (1024 * 1024):.0f} MB"
+
+
+def check_request_size(request):
+    """Refuse an oversized body from its Content-Length, before Django parses it."""
+    limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit + 64 * 1024:
+        raise UploadError(f"The file is too large: the limit is {_megabytes(limit)}.", status=413)
+
+
+def uploaded_file(request):
+    """The single file in the `image` field, or UploadError."""
+    files = request.FILES.getlist(FIELD)
+    if not files:
+        raise UploadError(f"No image was sent: upload a file in the '{FIELD}' field.")
+    if len(files) > 1:
+        raise UploadError(f"Send one image at a time: the '{FIELD}' field came {len(files)} times.")
+    upload = files[0]
+    if upload.size == 0:
+        raise UploadError("The file is empty.")
+    if upload.size > settings.DEEPBOOT_MAX_UPLOAD_BYTES:
+        raise UploadError(
+            f"The file is too large: the limit is {_megabytes(settings.DEEPBOOT_MAX_UPLOAD_BYTES)}.",
+            status=413,
+        )
+    return upload
+
+
+def _to_rgb(image):
+    """RGB for any mode Pillow reads: palette, grey, alpha, CMYK, 16- and 32-bit grey."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        import numpy as np
+
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
+        image = Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    try:
+        return image.convert("RGB")
+    except (ValueError, OSError) as exc:
+        raise UploadError(f"Unsupported image mode '{image.mode}'.", status=415) from exc
+
+
+def open_image(data):
+    """Decode bytes into an RGB image, refusing what is not a whole, reasonable image."""
+    max_pixels = settings.DEEPBOOT_MAX_IMAGE_PIXELS
+    # Pillow's own bomb guard warns past MAX_IMAGE_PIXELS and raises past twice that; we refuse
+    # from the header's size first, so both are errors here.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UploadError(_too_many_pixels(max_pixels)) from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise UploadError(
+                "This file is not an image we can read (JPEG, PNG, GIF, BMP, WebP, TIFF)."
+            ) from exc
+        if image.format not in ACCEPTED_FORMATS:
+            raise UploadError(
+                f"Unsupported image format '{image.format}': send a JPEG, PNG, GIF, BMP, WebP or TIFF.",
+                status=415,
+            )
+        width, height = image.size
+        if width * height > max_pixels:
+            raise UploadError(_too_many_pixels(max_pixels))
+        if width < 1 or height < 1:
+            raise UploadError("The image has no pixels.")
+        try:
+            image.seek(0)  # the first frame of an animation
+            image.load()
+            image = ImageOps.exif_transpose(image)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise UploadError(_too_many_pixels(max_pixels)) from exc
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+            raise UploadError("The image is truncated or corrupt.") from exc
+    return _to_rgb(image)
+
+
+def _too_many_pixels(max_pixels):
+    return f"The image has too many pixels: the limit is {max_pixels / 1e6:.0f} megapixels."
+
+
+def read_uploaded_image(request):
+    """The request's `image` upload as an RGB image, or UploadError (status and message)."""
+    check_request_size(request)
+    upload = uploaded_file(request)
+    data = upload.read(settings.DEEPBOOT_MAX_UPLOAD_BYTES + 1)
+    return open_image(data)

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("models/", views.models_page, name="models"),
+    path("admin/", admin.site.urls),
+    path("", include("classifier.urls")),
+    path("", include("detector.urls")),
+    path("", include("tictactoe.urls")),
+]
+
+handler404 = "deepboot_site.views.page_not_found"
+handler500 = "deepboot_site.views.server_error"

@@ -1,0 +1,50 @@
+"""The home page, the Models page, the admin and the error pages."""
+
+import pytest
+from django.urls import reverse
+
+from deepboot_site import registry
+
+
+@pytest.mark.django_db
+def test_home_links_to_the_three_demos_and_models(client):
+    html = client.get("/").content.decode()
+    for name in ("classify", "detect", "tictactoe", "models"):
+        assert f'href="{reverse(name)}"' in html
+
+
+@pytest.mark.django_db
+def test_models_page_empty_state_names_the_command_for_each_slot(client):
+    html = client.get("/models/").content.decode()
+    for slot in registry.all_slots():
+        assert f'data-architecture="{slot.architecture}"' in html
+        assert slot.command.split("(")[0].strip() in html
+    assert "No active model yet" in html
+
+
+@pytest.mark.django_db
+def test_models_page_shows_a_card_per_active_model(client, settings):
+    path = settings.MODELS_DIR / "cnn9.keras"
+    path.write_text("x")
+    registry.register(
+        "classification", "cnn9", path, activate=True, layers=9, parameters=1234567,
+        dataset="demo-classification", metrics={"top1": 0.912345},
+    )
+    html = client.get("/models/").content.decode()
+    card = html.split('data-architecture="cnn9"')[1].split("</li>")[0]
+    assert "1,234,567" in card and "demo-classification" in card and "0.9123" in card
+    assert "No active model yet" not in card
+
+
+@pytest.mark.django_db
+def test_unknown_page_is_our_own_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_asks_for_login(client):
+    response = client.get("/admin/", follow=True)
+    assert response.status_code == 200
+    assert "Log in" in response.content.decode()

@@ -1,0 +1,18 @@
+"""Loaded with `-p tests.environment` (see pytest.ini), before Django's settings are read.
+
+Every test run gets a fresh var folder (database, models, media), the embedded defaults
+(SQLite, in-memory channel layer) whatever the shell exports, and quiet TensorFlow on the CPU.
+The PostgreSQL and Redis tests opt in through DEEPBOOT_TEST_DATABASE_URL / DEEPBOOT_TEST_REDIS_URL.
+"""
+
+import os
+import tempfile
+
+os.environ["DEEPBOOT_VAR"] = os.environ.get("DEEPBOOT_TEST_VAR") or tempfile.mkdtemp(prefix="deepboot-test-")
+for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS", "DEEPBOOT_API_RATE"):
+    os.environ.pop(name, None)
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Playwright's sync API runs an event loop in the test thread; Django must still allow the ORM there.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+from deepboot_site.slots import Slot
+
+
+class TictactoeConfig(AppConfig):
+    name = "tictactoe"
+    verbose_name = "Tic-tac-toe"
+    model_slots = [
+        Slot(
+            "tictactoe",
+            "dqn",
+            "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
+        ),
+    ]

@@ -1,0 +1,3 @@
+"""WebSocket routes of the tic-tac-toe app."""
+
+websocket_urlpatterns = []
