@@ -39,3 +39,38 @@ class TrainedModel(models.Model):
     def __str__(self):
         state = "active" if self.active else "inactive"
         return f"#{self.pk} {self.task}/{self.architecture} ({state})"
+
+
+class TrainingRun(models.Model):
+    """One invocation of a train_* command, recorded as it goes (see deepboot_site/training.py)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        FAILED = "failed"
+        INTERRUPTED = "interrupted"
+
+    command = models.CharField(max_length=64)
+    arguments = models.JSONField(default=dict, blank=True)
+    command_line = models.TextField(blank=True)
+    resume_key = models.CharField(max_length=64, db_index=True, help_text="Same command line, same key.")
+    host = models.CharField(max_length=255, blank=True)
+    task = models.CharField(max_length=32, blank=True)
+    architecture = models.CharField(max_length=32, blank=True)
+    distribute = models.CharField(max_length=64, blank=True)
+    replicas = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    epochs = models.JSONField(default=list, blank=True, help_text="Per-epoch metrics, in order.")
+    artifacts = models.JSONField(default=dict, blank=True, help_text="Name -> path under var/.")
+    error = models.TextField(blank=True)
+    resumed = models.PositiveIntegerField(default=0, help_text="How many times it was resumed.")
+    model = models.ForeignKey(TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    started = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self):
+        return f"run #{self.pk} {self.command} ({self.status})"

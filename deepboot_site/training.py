@@ -1,0 +1,345 @@
+"""What every `train_*` command shares: the distribution strategy, mixed precision and XLA flags,
+a run recorded in the database as it goes, and resuming a killed run from its last epoch.
+
+    training.add_training_arguments(parser)
+    with training.start_run("train_classifier", options, task=..., architecture=..., stdout=self.stdout) as run:
+        with run.strategy.scope():
+            model = build(...)
+            model.compile(..., jit_compile=run.jit)
+        model.fit(..., callbacks=run.callbacks([...]))
+        run.add_artifact("model", path)
+
+`model.fit` gets a callback that records each epoch (and pushes it to the live /runs/ page over the
+channel layer) and Keras' BackupAndRestore in a folder named after the command line, so running the
+same command again after a kill resumes where it stopped. Custom loops call `run.log_epoch`.
+"""
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from .models import TrainingRun
+
+log = logging.getLogger(__name__)
+
+DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
+# Options Django adds to every command; they do not change what is trained.
+_NOT_PART_OF_THE_RUN = {
+    "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks",
+    "stdout", "stderr",
+}
+
+
+def add_training_arguments(parser):
+    """The flags every train_* command takes."""
+    parser.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_CHOICES,
+        default="auto",
+        help="tf.distribute strategy: none, mirrored (all GPUs of this host), multiworker (hosts in "
+        "TF_CONFIG). Default auto: multiworker if TF_CONFIG is set, mirrored with several GPUs, else none.",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="float16 compute with float32 variables and a loss-scaling optimizer (fast on GPUs).",
+    )
+    parser.add_argument("--jit", action="store_true", help="Compile the training step with XLA.")
+
+
+def choose_strategy(name):
+    """(strategy, description) for a --distribute value; `auto` looks at the host."""
+    import tensorflow as tf
+
+    _split_cpu_for_trying_distribution(tf)
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "auto":
+        if os.environ.get("TF_CONFIG"):
+            name, why = "multiworker", "TF_CONFIG is set"
+        elif len(gpus) > 1:
+            name, why = "mirrored", f"{len(gpus)} GPUs found"
+        else:
+            name, why = "none", f"{len(gpus) or 'no'} GPU{'s' if len(gpus) != 1 else ''} found"
+    else:
+        why = "--distribute " + name
+    if name == "none":
+        device = "GPU" if gpus else "CPU"
+        return tf.distribute.get_strategy(), f"no distribution, one {device} ({why})"
+    if name == "mirrored":
+        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+        strategy = tf.distribute.MirroredStrategy(None if gpus or len(cpus) < 2 else cpus)
+        return strategy, f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas ({why})"
+    if name == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise CommandError("--distribute multiworker needs TF_CONFIG listing the workers (see the README).")
+        try:
+            cluster = json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"TF_CONFIG is not valid JSON: {exc}") from None
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        workers = len(cluster.get("cluster", {}).get("worker", []))
+        return strategy, (
+            f"MultiWorkerMirroredStrategy, {workers} workers, {strategy.num_replicas_in_sync} replicas in all ({why})"
+        )
+    raise CommandError(f"Unknown --distribute {name!r}; choose from {', '.join(DISTRIBUTE_CHOICES)}.")
+
+
+def _split_cpu_for_trying_distribution(tf):
+    """DEEPBOOT_LOGICAL_CPUS=N splits the CPU into N logical devices, so the mirrored path can be
+    tried (and tested) on a host without GPUs. It must happen before TensorFlow starts its runtime."""
+    count = int(os.environ.get("DEEPBOOT_LOGICAL_CPUS", "0") or 0)
+    if count < 2:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or []) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        log.warning("DEEPBOOT_LOGICAL_CPUS=%s ignored: TensorFlow had already started.", count)
+
+
+def run_arguments(options):
+    """The options that define a run, JSON-safe (paths as strings)."""
+    clean = {k: v for k, v in options.items() if k not in _NOT_PART_OF_THE_RUN}
+    return json.loads(json.dumps(clean, default=str, sort_keys=True))
+
+
+def resume_key(command, arguments):
+    """Same command and arguments, same key: that is how a rerun finds the run it resumes."""
+    relevant = {k: v for k, v in arguments.items() if k != "activate"}
+    text = json.dumps([command, relevant], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def worker_index():
+    """This process's index among the TF_CONFIG workers (0 without TF_CONFIG)."""
+    try:
+        return int(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
+    except (json.JSONDecodeError, TypeError, ValueError):
+        return 0
+
+
+class Run:
+    """A training run in progress: its strategy, flags, database record and backup folder."""
+
+    def __init__(self, record, strategy, mixed_precision, jit, stdout):
+        self.record = record
+        self.strategy = strategy
+        self.mixed_precision = mixed_precision
+        self.jit = jit
+        self.stdout = stdout
+        self.backup_dir = Path(settings.VAR_DIR) / "runs" / "backup" / record.resume_key
+        if worker_index():
+            # Each worker of a multi-worker run keeps its own backup (Keras writes them all).
+            self.backup_dir = self.backup_dir / f"worker-{worker_index()}"
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    def global_batch_size(self, per_replica):
+        """The batch a tf.data pipeline should yield: per-replica batch times the replicas."""
+        return per_replica * self.replicas
+
+    def callbacks(self, extra=(), stage="fit"):
+        """Callbacks for one model.fit: the caller's, epoch recording, and backup-and-restore.
+
+        Use a different `stage` for each fit of one run (two-stage training, folds), so each
+        resumes from its own checkpoint.
+        """
+        import keras
+
+        backup = self.backup_dir / stage
+        return [
+            *extra,
+            keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True),
+            _EpochRecorder(self, stage),
+        ]
+
+    def log_epoch(self, epoch, metrics, stage=None):
+        """Record one epoch's metrics (also what custom training loops call) and push them live."""
+        entry = {"epoch": int(epoch), **{k: _json_number(v) for k, v in metrics.items()}}
+        if stage and stage != "fit":
+            entry["stage"] = stage
+        epochs = [e for e in self.record.epochs if (e["epoch"], e.get("stage")) != (entry["epoch"], entry.get("stage"))]
+        self.record.epochs = [*epochs, entry]
+        self.record.save(update_fields=["epochs", "updated"])
+        publish(self.record, {"event": "epoch", **entry})
+
+    def add_artifact(self, name, path):
+        """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
+        path = Path(path).resolve()
+        try:
+            stored = str(path.relative_to(Path(settings.VAR_DIR).resolve()))
+        except ValueError:
+            stored = str(path)
+        self.record.artifacts = {**self.record.artifacts, name: stored}
+        self.record.save(update_fields=["artifacts", "updated"])
+
+    def set_model(self, trained_model):
+        self.record.model = trained_model
+        self.record.save(update_fields=["model", "updated"])
+
+    def summary(self):
+        """What a registry entry keeps of its training run."""
+        return {
+            "run_id": self.record.pk,
+            "command": self.record.command,
+            "arguments": self.record.arguments,
+            "host": self.record.host,
+            "distribute": self.record.distribute,
+            "replicas": self.record.replicas,
+            "mixed_precision": self.mixed_precision,
+            "jit": self.jit,
+            "started": self.record.started.isoformat(),
+        }
+
+
+def _json_number(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class _EpochRecorder:
+    """A Keras callback (built lazily so this module imports without Keras) recording each epoch."""
+
+    def __new__(cls, run, stage):
+        import keras
+
+        class EpochRecorder(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                run.log_epoch(epoch + 1, logs or {}, stage=stage)
+
+        return EpochRecorder()
+
+
+def publish(record, message):
+    """Push a run event to the `runs` group of the channel layer (live /runs/ pages).
+
+    With the in-memory layer (no REDIS_URL) the web process cannot hear it and the page polls the
+    database instead; a Redis that is down must not stop training, so that is logged and skipped.
+    """
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    payload = {"type": "run.event", "run": record.pk, "status": record.status, **message}
+    try:
+        async_to_sync(layer.group_send)("runs", payload)
+        async_to_sync(layer.group_send)(f"run-{record.pk}", payload)
+    except (OSError, ConnectionError, TimeoutError) as exc:
+        log.warning("Could not publish run %s event: %s", record.pk, exc)
+
+
+def _find_or_create_record(command, arguments, task, architecture):
+    key = resume_key(command, arguments)
+    resumable = (
+        TrainingRun.objects.filter(resume_key=key)
+        .exclude(status=TrainingRun.Status.FINISHED)
+        .order_by("-started")
+        .first()
+    )
+    if resumable is not None and (Path(settings.VAR_DIR) / "runs" / "backup" / key).exists():
+        resumable.status = TrainingRun.Status.RUNNING
+        resumable.resumed += 1
+        resumable.error = ""
+        resumable.save(update_fields=["status", "resumed", "error", "updated"])
+        return resumable, True
+    record = TrainingRun.objects.create(
+        command=command,
+        arguments=arguments,
+        command_line=" ".join(["manage.py", *sys.argv[1:]]) if sys.argv and "manage.py" in sys.argv[0] else command,
+        resume_key=key,
+        host=socket.gethostname(),
+        task=task,
+        architecture=architecture,
+    )
+    return record, False
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """A SIGTERM (a scheduler stopping the job) ends the run as 'interrupted', like Ctrl-C."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _precision(mixed):
+    import keras
+
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+@contextmanager
+def start_run(command, options, *, task="", architecture="", stdout=None):
+    """Record a training run for the duration of the block; see the module docstring."""
+    stdout = stdout or sys.stdout
+    arguments = run_arguments(options)
+    strategy, description = choose_strategy(options.get("distribute") or "auto")
+    mixed = bool(options.get("mixed_precision"))
+    jit = bool(options.get("jit"))
+    record, resumed = _find_or_create_record(command, arguments, task, architecture)
+    record.distribute = description
+    record.replicas = strategy.num_replicas_in_sync
+    record.save(update_fields=["distribute", "replicas", "updated"])
+    stdout.write(f"Run #{record.pk}: {description}; mixed precision {'on' if mixed else 'off'}; XLA {'on' if jit else 'off'}.")
+    if resumed:
+        stdout.write(f"Resuming run #{record.pk} from its last checkpoint (same command line).")
+    run = Run(record, strategy, mixed, jit, stdout)
+    publish(record, {"event": "started"})
+    try:
+        with _sigterm_as_interrupt(), _precision(mixed):
+            yield run
+    except KeyboardInterrupt:
+        _finish(record, TrainingRun.Status.INTERRUPTED, "Interrupted; run the same command again to resume.")
+        raise
+    except BaseException as exc:
+        _finish(record, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+        raise
+    else:
+        _finish(record, TrainingRun.Status.FINISHED, "")
+        stdout.write(f"Run #{record.pk} finished.")
+
+
+def _finish(record, status, error):
+    if status == TrainingRun.Status.FINISHED:
+        # Nothing left to resume: the next identical command line starts a new run.
+        shutil.rmtree(Path(settings.VAR_DIR) / "runs" / "backup" / record.resume_key, ignore_errors=True)
+    record.status = status
+    record.error = error
+    record.finished = timezone.now()
+    record.save(update_fields=["status", "error", "finished", "updated"])
+    publish(record, {"event": status})
