@@ -12,3 +12,11 @@ class ClassifierConfig(AppConfig):
         Slot("classification", arch, DEMO_TRAIN.format(arch=arch))
         for arch in ("cnn9", "vgg16", "resnet152")
     ]
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).
+    datasets = {"caltech101": "classifier.datasets.CALTECH101"}
+    demo_data = {"classification": "classifier.demo_data.make_demo_data"}
+    demo_data_arguments = {
+        "classification": [
+            ("--per-class", {"type": int, "default": 20, "help": "Images per class (default 20)."}),
+        ]
+    }
