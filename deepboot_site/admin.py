@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import registry
-from .models import TrainedModel
+from .models import TrainedModel, TrainingRun
 
 
 @admin.register(TrainedModel)
@@ -17,3 +17,10 @@ class TrainedModelAdmin(admin.ModelAdmin):
         for record in queryset:
             registry.activate(record.pk)
         self.message_user(request, f"Activated {queryset.count()} model(s).")
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "command", "task", "architecture", "status", "host", "started", "finished")
+    list_filter = ("status", "command", "task")
+    readonly_fields = ("started", "updated", "finished")

@@ -1,5 +1,12 @@
 """Every app's WebSocket routes, gathered for asgi.py."""
 
+from django.urls import path
+
 from tictactoe.routing import websocket_urlpatterns as tictactoe_routes
 
-websocket_urlpatterns = [*tictactoe_routes]
+from .runs import RunConsumer
+
+websocket_urlpatterns = [
+    *tictactoe_routes,
+    path("ws/runs/<int:pk>/", RunConsumer.as_asgi()),
+]

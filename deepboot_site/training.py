@@ -171,13 +171,7 @@ class Run:
 
     def log_epoch(self, epoch, metrics, stage=None):
         """Record one epoch's metrics (also what custom training loops call) and push them live."""
-        entry = {"epoch": int(epoch), **{k: _json_number(v) for k, v in metrics.items()}}
-        if stage and stage != "fit":
-            entry["stage"] = stage
-        epochs = [e for e in self.record.epochs if (e["epoch"], e.get("stage")) != (entry["epoch"], entry.get("stage"))]
-        self.record.epochs = [*epochs, entry]
-        self.record.save(update_fields=["epochs", "updated"])
-        publish(self.record, {"event": "epoch", **entry})
+        record_epoch(self.record, epoch, metrics, stage)
 
     def add_artifact(self, name, path):
         """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
@@ -206,6 +200,17 @@ class Run:
             "jit": self.jit,
             "started": self.record.started.isoformat(),
         }
+
+
+def record_epoch(record, epoch, metrics, stage=None):
+    """Store one epoch's metrics on a run (replacing a repeat of the same epoch) and publish them."""
+    entry = {"epoch": int(epoch), **{k: _json_number(v) for k, v in metrics.items()}}
+    if stage and stage != "fit":
+        entry["stage"] = stage
+    kept = [e for e in record.epochs if (e["epoch"], e.get("stage")) != (entry["epoch"], entry.get("stage"))]
+    record.epochs = [*kept, entry]
+    record.save(update_fields=["epochs", "updated"])
+    publish(record, {"event": "epoch", **entry})
 
 
 def _json_number(value):

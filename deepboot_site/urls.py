@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import runs, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("models/", views.models_page, name="models"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/<int:pk>/", runs.run_detail, name="run"),
+    path("runs/<int:pk>.json", runs.run_json, name="run-json"),
     path("admin/", admin.site.urls),
     path("", include("classifier.urls")),
     path("", include("detector.urls")),
