@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "deepboot_site.middleware.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "deepboot_site.urls"
@@ -166,6 +167,11 @@ DEEPBOOT_MAX_IMAGE_PIXELS = int(os.environ.get("DEEPBOOT_MAX_IMAGE_PIXELS", 40_0
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# Per-client limit on each image API ("N/s", "N/m" or "N/h"); see deepboot_site/ratelimit.py.
+DEEPBOOT_API_RATE = os.environ.get("DEEPBOOT_API_RATE") or "30/m"
+# Count clients by the first X-Forwarded-For address (only behind a proxy that sets it).
+DEEPBOOT_TRUST_X_FORWARDED_FOR = env_flag("DEEPBOOT_TRUST_X_FORWARDED_FOR")
 
 # DJANGO_HTTPS=1 behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 HTTPS = env_flag("DJANGO_HTTPS")

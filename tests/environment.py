@@ -11,6 +11,8 @@ import tempfile
 os.environ["DEEPBOOT_VAR"] = os.environ.get("DEEPBOOT_TEST_VAR") or tempfile.mkdtemp(prefix="deepboot-test-")
 for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS", "DEEPBOOT_API_RATE"):
     os.environ.pop(name, None)
+# The API tests send many requests from 127.0.0.1; the rate-limit tests set their own rate.
+os.environ["DEEPBOOT_API_RATE"] = "100000/m"
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

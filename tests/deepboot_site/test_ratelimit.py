@@ -1,0 +1,74 @@
+"""Per-client API rate limits: 429 with Retry-After past the limit, counted per scope and client."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.test import RequestFactory
+
+from deepboot_site import checks, ratelimit
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@ratelimit.rate_limited("test-api")
+def echo(request):
+    return JsonResponse({"ok": True})
+
+
+def request_from(address, **extra):
+    return RequestFactory().post("/api/test/", REMOTE_ADDR=address, **extra)
+
+
+@pytest.mark.parametrize("rate, expected", [("30/m", (30, 60)), ("120/m", (120, 60)), ("5/s", (5, 1)), ("1000/h", (1000, 3600))])
+def test_rates_parse(rate, expected):
+    assert ratelimit.parse_rate(rate) == expected
+
+
+@pytest.mark.parametrize("rate", ["", "30", "30/d", "x/m", "0/m", "-1/m"])
+def test_bad_rates_are_refused_by_a_system_check(settings, rate):
+    settings.DEEPBOOT_API_RATE = rate
+    errors = checks.api_rate_is_valid(None)
+    assert [e.id for e in errors] == ["deepboot.E001"]
+
+
+def test_over_the_limit_is_429_with_retry_after(settings):
+    settings.DEEPBOOT_API_RATE = "3/m"
+    statuses = [echo(request_from("10.1.1.1")).status_code for _ in range(3)]
+    refused = echo(request_from("10.1.1.1"))
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert "Too many requests" in json.loads(refused.content)["error"]
+
+
+def test_clients_are_counted_separately(settings):
+    settings.DEEPBOOT_API_RATE = "1/m"
+    assert echo(request_from("10.0.0.1")).status_code == 200
+    assert echo(request_from("10.0.0.2")).status_code == 200
+    assert echo(request_from("10.0.0.1")).status_code == 429
+
+
+def test_forwarded_address_counts_only_behind_a_trusted_proxy(settings):
+    settings.DEEPBOOT_API_RATE = "1/m"
+    settings.DEEPBOOT_TRUST_X_FORWARDED_FOR = False
+    assert echo(request_from("10.0.0.9", HTTP_X_FORWARDED_FOR="1.1.1.1")).status_code == 200
+    assert echo(request_from("10.0.0.9", HTTP_X_FORWARDED_FOR="2.2.2.2")).status_code == 429
+    settings.DEEPBOOT_TRUST_X_FORWARDED_FOR = True
+    assert echo(request_from("10.0.0.9", HTTP_X_FORWARDED_FOR="3.3.3.3, 10.0.0.9")).status_code == 200
+
+
+def test_an_unreachable_cache_lets_requests_through(settings, monkeypatch):
+    settings.DEEPBOOT_API_RATE = "1/m"
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(ratelimit.cache, "add", down)
+    assert [echo(request_from("10.0.0.5")).status_code for _ in range(3)] == [200, 200, 200]
