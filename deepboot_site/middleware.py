@@ -37,3 +37,44 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """The database or the cache briefly unreachable: answer 503 with a clear message (JSON on the
+    APIs, a page elsewhere) instead of a server error. Nothing is cached, so the next request after
+    the service is back simply works."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.db import InterfaceError, OperationalError
+
+        unavailable = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+        try:
+            from redis.exceptions import ConnectionError as RedisConnectionError
+            from redis.exceptions import TimeoutError as RedisTimeoutError
+
+            unavailable += (RedisConnectionError, RedisTimeoutError)
+        except ImportError:  # redis is a pinned dependency; this only guards odd installs
+            pass
+        if not isinstance(exception, unavailable):
+            return None
+        import logging
+
+        logging.getLogger(__name__).error("Service unavailable on %s: %s", request.path, exception)
+        message = "A service this page needs is unavailable right now. Please try again in a moment."
+        if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+            from .uploads import json_error
+
+            response = json_error(message, 503)
+        else:
+            from django.http import HttpResponse
+            from django.template import loader
+
+            response = HttpResponse(loader.get_template("503.html").render({"message": message}), status=503)
+        response["Retry-After"] = "5"
+        return response

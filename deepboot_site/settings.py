@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "deepboot_site.middleware.SecurityHeadersMiddleware",
+    "deepboot_site.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "deepboot_site.urls"

@@ -34,3 +34,32 @@ def test_https_adds_hsts_and_redirects(client, settings):
     response = client.get("/", HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+@pytest.mark.django_db
+def test_database_errors_become_a_503_page_not_a_500(client, monkeypatch):
+    from django.db import OperationalError
+
+    from deepboot_site import registry
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(registry, "active_records", database_down)
+    response = client.get("/models/")
+    assert response.status_code == 503
+    assert "Temporarily unavailable" in response.content.decode()
+    assert response["Retry-After"] == "5"
+    monkeypatch.undo()
+    assert client.get("/models/").status_code == 200, "recovers on the next request"
+
+
+@pytest.mark.django_db
+def test_database_errors_on_an_api_are_json(rf):
+    from django.db import OperationalError
+
+    from deepboot_site.middleware import ServiceUnavailableMiddleware
+
+    request = rf.post("/api/classify/")
+    response = ServiceUnavailableMiddleware(lambda r: None).process_exception(request, OperationalError("down"))
+    assert response.status_code == 503 and b'"error"' in response.content
