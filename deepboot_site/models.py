@@ -55,9 +55,12 @@ class TrainingRun(models.Model):
     command_line = models.TextField(blank=True)
     resume_key = models.CharField(max_length=64, db_index=True, help_text="Same command line, same key.")
     host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Process id of the training command on `host` (a dead one means interrupted)."
+    )
     task = models.CharField(max_length=32, blank=True)
     architecture = models.CharField(max_length=32, blank=True)
-    distribute = models.CharField(max_length=64, blank=True)
+    distribute = models.CharField(max_length=200, blank=True)
     replicas = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     epochs = models.JSONField(default=list, blank=True, help_text="Per-epoch metrics, in order.")

@@ -2,6 +2,7 @@
 
 While a run trains, the page receives its epochs over a WebSocket (`ws/runs/<id>/`) when Redis
 joins the training process and the web workers; with the in-memory layer it polls `/runs/<id>.json`.
+A run whose process was killed outright shows as interrupted (see `training.reap_dead_runs`).
 """
 
 from channels.db import database_sync_to_async
@@ -12,6 +13,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from .models import TrainingRun
+from .training import reap_dead_runs
 
 
 def run_data(run):
@@ -22,6 +24,7 @@ def run_data(run):
         "command_line": run.command_line,
         "status": run.status,
         "host": run.host,
+        "pid": run.pid,
         "distribute": run.distribute,
         "epochs": run.epochs,
         "artifacts": run.artifacts,
@@ -33,12 +36,14 @@ def run_data(run):
 
 @staff_member_required
 def run_list(request):
+    reap_dead_runs()
     runs = TrainingRun.objects.select_related("model")[:200]
     return render(request, "runs/list.html", {"runs": runs})
 
 
 @staff_member_required
 def run_detail(request, pk):
+    reap_dead_runs(TrainingRun.objects.filter(pk=pk))
     run = get_object_or_404(TrainingRun, pk=pk)
     return render(
         request,
@@ -49,6 +54,7 @@ def run_detail(request, pk):
 
 @staff_member_required
 def run_json(request, pk):
+    reap_dead_runs(TrainingRun.objects.filter(pk=pk))
     return JsonResponse(run_data(get_object_or_404(TrainingRun, pk=pk)))
 
 

@@ -12,6 +12,17 @@ a run recorded in the database as it goes, and resuming a killed run from its la
 `model.fit` gets a callback that records each epoch (and pushes it to the live /runs/ page over the
 channel layer) and Keras' BackupAndRestore in a folder named after the command line, so running the
 same command again after a kill resumes where it stopped. Custom loops call `run.log_epoch`.
+
+Multi-worker runs (`--distribute multiworker`, TF_CONFIG) start the same command on every worker;
+all of them train, but only the chief (worker 0) records the run in the database, writes artefacts
+and registers the model:
+
+        if run.is_chief:
+            model.save(path); registry.register(...)
+
+A run killed outright (SIGKILL, a lost machine) cannot say so: the record keeps its host and pid,
+and `reap_dead_runs()` (called by the /runs/ pages and by the next run) marks a "running" run of
+this host whose process is gone as interrupted.
 """
 
 import hashlib
@@ -127,21 +138,76 @@ def worker_index():
     """This process's index among the TF_CONFIG workers (0 without TF_CONFIG)."""
     try:
         return int(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
-    except (json.JSONDecodeError, TypeError, ValueError):
+    except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
         return 0
+
+
+def is_chief():
+    """Whether this process is the one that records, saves and registers: worker 0 of TF_CONFIG
+    ("chief" or "worker" type), or the only process when there is no TF_CONFIG."""
+    try:
+        task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}) or {}
+    except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+        return True
+    if task.get("type") == "chief":
+        return True
+    if task.get("type") not in (None, "worker"):
+        return False  # evaluator, ps
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {}) or {}
+    if cluster.get("chief"):
+        return False  # an explicit chief exists, so every "worker" is a follower
+    return worker_index() == 0
+
+
+def pid_alive(pid):
+    """Whether a process with this id exists on this host."""
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def reap_dead_runs(queryset=None):
+    """Mark as interrupted the "running" runs of this host whose process is gone (killed with
+    SIGKILL, out of memory, the machine rebooted). Runs of other hosts are left alone: this host
+    cannot see their processes. Returns the runs it marked."""
+    host = socket.gethostname()
+    queryset = TrainingRun.objects.all() if queryset is None else queryset
+    candidates = queryset.filter(status=TrainingRun.Status.RUNNING, host=host, pid__isnull=False)
+    reaped = []
+    for record in candidates:
+        if record.pid == os.getpid() or pid_alive(record.pid):
+            continue
+        updated = TrainingRun.objects.filter(pk=record.pk, status=TrainingRun.Status.RUNNING, pid=record.pid).update(
+            status=TrainingRun.Status.INTERRUPTED,
+            error=f"The process (pid {record.pid} on {host}) is gone; run the same command again to resume.",
+            finished=timezone.now(),
+            updated=timezone.now(),
+        )
+        if updated:
+            record.refresh_from_db()
+            publish(record, {"event": record.status})
+            reaped.append(record)
+    return reaped
 
 
 class Run:
     """A training run in progress: its strategy, flags, database record and backup folder."""
 
-    def __init__(self, record, strategy, mixed_precision, jit, stdout):
+    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True):
         self.record = record
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
         self.stdout = stdout
-        self.backup_dir = Path(settings.VAR_DIR) / "runs" / "backup" / record.resume_key
-        if worker_index():
+        self.is_chief = chief
+        self.backup_dir = backup_root(record.resume_key)
+        if not chief:
             # Each worker of a multi-worker run keeps its own backup (Keras writes them all).
             self.backup_dir = self.backup_dir / f"worker-{worker_index()}"
         self.backup_dir.mkdir(parents=True, exist_ok=True)
@@ -170,11 +236,15 @@ class Run:
         ]
 
     def log_epoch(self, epoch, metrics, stage=None):
-        """Record one epoch's metrics (also what custom training loops call) and push them live."""
-        record_epoch(self.record, epoch, metrics, stage)
+        """Record one epoch's metrics (also what custom training loops call) and push them live.
+        Only the chief records; the other workers of a multi-worker run train silently."""
+        if self.is_chief:
+            record_epoch(self.record, epoch, metrics, stage)
 
     def add_artifact(self, name, path):
         """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
+        if not self.is_chief:
+            return
         path = Path(path).resolve()
         try:
             stored = str(path.relative_to(Path(settings.VAR_DIR).resolve()))
@@ -184,6 +254,8 @@ class Run:
         self.record.save(update_fields=["artifacts", "updated"])
 
     def set_model(self, trained_model):
+        if not self.is_chief:
+            return
         self.record.model = trained_model
         self.record.save(update_fields=["model", "updated"])
 
@@ -253,30 +325,63 @@ def publish(record, message):
         log.warning("Could not publish run %s event: %s", record.pk, exc)
 
 
+def backup_root(key):
+    """Where the checkpoints of the runs with this resume key live (var/runs/backup/<key>/)."""
+    return Path(settings.VAR_DIR) / "runs" / "backup" / key
+
+
+def _command_line(command):
+    return " ".join(["manage.py", *sys.argv[1:]]) if sys.argv and "manage.py" in sys.argv[0] else command
+
+
 def _find_or_create_record(command, arguments, task, architecture):
     key = resume_key(command, arguments)
+    reap_dead_runs(TrainingRun.objects.filter(resume_key=key))
     resumable = (
         TrainingRun.objects.filter(resume_key=key)
         .exclude(status=TrainingRun.Status.FINISHED)
         .order_by("-started")
         .first()
     )
-    if resumable is not None and (Path(settings.VAR_DIR) / "runs" / "backup" / key).exists():
+    if resumable is not None and resumable.status == TrainingRun.Status.RUNNING:
+        raise CommandError(
+            f"Run #{resumable.pk} with the same command line is still running "
+            f"(pid {resumable.pid} on {resumable.host}); wait for it, or stop it first."
+        )
+    if resumable is not None and backup_root(key).exists():
         resumable.status = TrainingRun.Status.RUNNING
         resumable.resumed += 1
         resumable.error = ""
-        resumable.save(update_fields=["status", "resumed", "error", "updated"])
+        resumable.host = socket.gethostname()
+        resumable.pid = os.getpid()
+        resumable.finished = None
+        resumable.save(update_fields=["status", "resumed", "error", "host", "pid", "finished", "updated"])
         return resumable, True
     record = TrainingRun.objects.create(
         command=command,
         arguments=arguments,
-        command_line=" ".join(["manage.py", *sys.argv[1:]]) if sys.argv and "manage.py" in sys.argv[0] else command,
+        command_line=_command_line(command),
         resume_key=key,
         host=socket.gethostname(),
+        pid=os.getpid(),
         task=task,
         architecture=architecture,
     )
     return record, False
+
+
+def _follower_record(command, arguments, task, architecture):
+    """A multi-worker run's non-chief worker: the same run, kept in memory only (never saved)."""
+    return TrainingRun(
+        command=command,
+        arguments=arguments,
+        command_line=_command_line(command),
+        resume_key=resume_key(command, arguments),
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        task=task,
+        architecture=architecture,
+    )
 
 
 @contextmanager
@@ -316,33 +421,61 @@ def start_run(command, options, *, task="", architecture="", stdout=None):
     strategy, description = choose_strategy(options.get("distribute") or "auto")
     mixed = bool(options.get("mixed_precision"))
     jit = bool(options.get("jit"))
-    record, resumed = _find_or_create_record(command, arguments, task, architecture)
+    chief = is_chief()
+    if chief:
+        record, resumed = _find_or_create_record(command, arguments, task, architecture)
+    else:
+        record, resumed = _follower_record(command, arguments, task, architecture), False
     record.distribute = description
     record.replicas = strategy.num_replicas_in_sync
-    record.save(update_fields=["distribute", "replicas", "updated"])
-    stdout.write(f"Run #{record.pk}: {description}; mixed precision {'on' if mixed else 'off'}; XLA {'on' if jit else 'off'}.")
+    if chief:
+        record.save(update_fields=["distribute", "replicas", "updated"])
+        stdout.write(
+            f"Run #{record.pk}: {description}; mixed precision {'on' if mixed else 'off'}; XLA {'on' if jit else 'off'}."
+        )
+    else:
+        stdout.write(
+            f"Worker {worker_index()} of a multi-worker run: {description}; the chief records the run, "
+            "saves and registers the model."
+        )
+    run = Run(record, strategy, mixed, jit, stdout, chief=chief)
     if resumed:
         stdout.write(f"Resuming run #{record.pk} from its last checkpoint (same command line).")
-    run = Run(record, strategy, mixed, jit, stdout)
-    publish(record, {"event": "started"})
+    elif not chief and any(run.backup_dir.iterdir()):
+        stdout.write("Resuming this worker from its last checkpoint (same command line).")
+    if chief:
+        publish(record, {"event": "started"})
     try:
         with _sigterm_as_interrupt(), _precision(mixed):
             yield run
     except KeyboardInterrupt:
-        _finish(record, TrainingRun.Status.INTERRUPTED, "Interrupted; run the same command again to resume.")
+        _finish(run, TrainingRun.Status.INTERRUPTED, "Interrupted; run the same command again to resume.")
         raise
     except BaseException as exc:
-        _finish(record, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+        _finish(run, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
         raise
     else:
-        _finish(record, TrainingRun.Status.FINISHED, "")
-        stdout.write(f"Run #{record.pk} finished.")
+        _finish(run, TrainingRun.Status.FINISHED, "")
+        stdout.write(f"Run #{record.pk} finished." if chief else f"Worker {worker_index()} finished.")
 
 
-def _finish(record, status, error):
+def _finish(run, status, error):
+    record = run.record
     if status == TrainingRun.Status.FINISHED:
-        # Nothing left to resume: the next identical command line starts a new run.
-        shutil.rmtree(Path(settings.VAR_DIR) / "runs" / "backup" / record.resume_key, ignore_errors=True)
+        # Nothing left to resume: the next identical command line starts a new run. The chief
+        # leaves the other workers' folders (a shared var/) to them; the last one out removes the key.
+        if run.is_chief:
+            for path in list(run.backup_dir.iterdir()) if run.backup_dir.exists() else ():
+                if not path.name.startswith("worker-"):
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(run.backup_dir, ignore_errors=True)
+        try:
+            backup_root(record.resume_key).rmdir()
+        except OSError:
+            pass  # another worker's checkpoints are still there
+    if not run.is_chief:
+        return
     record.status = status
     record.error = error
     record.finished = timezone.now()

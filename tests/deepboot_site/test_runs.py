@@ -79,3 +79,16 @@ async def test_run_socket_relays_epochs_published_by_a_training_run(settings):
     assert message == {"type": "run", "run": run.pk, "status": "running", "event": "epoch", "epoch": 2, "loss": 0.5}
     await communicator.disconnect()
 
+
+
+@pytest.mark.django_db
+def test_a_run_whose_process_was_killed_shows_as_interrupted(staff_client):
+    import socket
+
+    from tests.deepboot_site.test_training import dead_pid
+
+    run = make_run(status="running", host=socket.gethostname(), pid=dead_pid())
+    listing = staff_client.get("/runs/").content.decode()
+    assert "status-interrupted" in listing and "status-running" not in listing
+    data = staff_client.get(f"/runs/{run.pk}.json").json()
+    assert data["status"] == "interrupted" and data["pid"] == run.pid and "is gone" in data["error"]

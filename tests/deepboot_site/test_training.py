@@ -129,3 +129,86 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     line = [l for l in out.stdout.splitlines() if l.startswith("REPLICAS")][-1]
     assert line.startswith("REPLICAS 2 32 2 MirroredStrategy over 2 replicas")
+
+
+def dead_pid():
+    """The id of a process that has just exited (so no process has it now)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.django_db
+def test_a_running_run_whose_process_is_gone_is_marked_interrupted():
+    import os
+    import socket
+
+    gone = TrainingRun.objects.create(command="train_toy", resume_key="a", host=socket.gethostname(), pid=dead_pid())
+    alive = TrainingRun.objects.create(command="train_toy", resume_key="b", host=socket.gethostname(), pid=os.getpid())
+    elsewhere = TrainingRun.objects.create(command="train_toy", resume_key="c", host="another-host", pid=dead_pid())
+    reaped = training.reap_dead_runs()
+    assert [r.pk for r in reaped] == [gone.pk]
+    gone.refresh_from_db()
+    assert gone.status == "interrupted" and "is gone" in gone.error and gone.finished is not None
+    assert TrainingRun.objects.get(pk=alive.pk).status == "running"
+    assert TrainingRun.objects.get(pk=elsewhere.pk).status == "running", "other hosts' processes are not visible here"
+
+
+@pytest.mark.django_db
+def test_a_run_records_its_host_and_pid():
+    import os
+    import socket
+
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        assert (run.record.host, run.record.pid) == (socket.gethostname(), os.getpid())
+        assert run.is_chief
+
+
+@pytest.mark.django_db
+def test_the_same_command_line_is_refused_while_its_run_is_alive():
+    import os
+    import socket
+
+    key = training.resume_key("train_toy", training.run_arguments(OPTIONS))
+    TrainingRun.objects.create(command="train_toy", resume_key=key, host=socket.gethostname(), pid=os.getppid())
+    with pytest.raises(CommandError, match="still running"):
+        with training.start_run("train_toy", OPTIONS, stdout=StringIO()):
+            pass
+
+
+@pytest.mark.parametrize(
+    "tf_config, chief",
+    [
+        (None, True),
+        ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 0}}', True),
+        ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}', False),
+        ('{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "worker", "index": 0}}', False),
+        ('{"cluster": {"chief": ["a:1"], "worker": ["b:2"]}, "task": {"type": "chief", "index": 0}}', True),
+    ],
+)
+def test_only_the_first_worker_or_the_named_chief_is_chief(monkeypatch, tf_config, chief):
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert training.is_chief() is chief
+
+
+@pytest.mark.django_db
+def test_a_follower_worker_trains_but_records_nothing(monkeypatch):
+    import keras
+
+    monkeypatch.setattr(training, "is_chief", lambda: False)
+    monkeypatch.setattr(training, "worker_index", lambda: 1)
+    out = StringIO()
+    with training.start_run("train_toy", OPTIONS, stdout=out) as run:
+        history = tiny_fit(run, epochs=2)
+        run.add_artifact("model", run.backup_dir / "model.keras")
+        assert run.backup_dir.name == "worker-1"
+    assert len(history.history["loss"]) == 2 and not run.is_chief
+    assert TrainingRun.objects.count() == 0 and "Worker 1" in out.getvalue()
+    assert not run.backup_dir.exists()
+    assert keras.config.dtype_policy().name == "float32"
