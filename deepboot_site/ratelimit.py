@@ -19,6 +19,21 @@ log = logging.getLogger(__name__)
 PERIODS = {"s": 1, "m": 60, "h": 3600}
 
 
+def _cache_errors():
+    """What an unreachable cache raises: the built-in socket errors, and redis-py's own
+    ConnectionError/TimeoutError (which are not subclasses of the built-in ones)."""
+    errors = (ConnectionError, OSError, TimeoutError)
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # redis is pinned; this only guards odd installs
+        return errors
+    return errors + (RedisConnectionError, RedisTimeoutError)
+
+
+CACHE_ERRORS = _cache_errors()
+
+
 def parse_rate(rate):
     """'30/m' -> (30, 60). Raises ValueError on anything else."""
     count, _, unit = rate.strip().partition("/")
@@ -45,11 +60,12 @@ def hit(scope, client, rate):
     retry_after = max(1, int((window + 1) * period - now + 0.999))
     try:
         cache.add(key, 0, timeout=period + 1)
-        count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=period + 1)
-        count = 1
-    except (ConnectionError, OSError, TimeoutError) as exc:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=period + 1)
+            count = 1
+    except CACHE_ERRORS as exc:
         log.warning("Rate limit not counted, cache unavailable: %s", exc)
         return True, 0
     return count <= limit, retry_after
