@@ -98,12 +98,62 @@ def choose_strategy(name):
             cluster = json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as exc:
             raise CommandError(f"TF_CONFIG is not valid JSON: {exc}") from None
+        _fix_keras_for_multiworker()
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         workers = len(cluster.get("cluster", {}).get("worker", []))
         return strategy, (
             f"MultiWorkerMirroredStrategy, {workers} workers, {strategy.num_replicas_in_sync} replicas in all ({why})"
         )
     raise CommandError(f"Unknown --distribute {name!r}; choose from {', '.join(DISTRIBUTE_CHOICES)}.")
+
+
+def _fix_keras_for_multiworker():
+    """Two fixes to Keras 3's fit() under MultiWorkerMirroredStrategy (Keras 3.15, TF 2.21).
+
+    1. Before training, Keras builds the model from one batch it gets with
+       `strategy.reduce("MEAN", batch)` over the whole (x, y) structure, which the collective
+       reduce cannot take ("ValueError: Attempt to convert a value (PerReplica…) … to a Tensor").
+       The batch only gives the model its shapes, so this replica's own values do the same job.
+    2. Each step's metrics are averaged over the workers with `strategy.reduce("MEAN", v, axis=0)`,
+       which fails on the scalar per-replica metrics ("Invalid reduction dimension 0 for input with
+       0 dimensions"). The single-host path averages them element-wise over the replicas; across
+       workers that is `axis=None`.
+
+    Both are process-wide and idempotent; they change nothing for the other strategies.
+    """
+    import tensorflow as tf
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    Trainer = tf_trainer.TensorFlowTrainer
+    if getattr(Trainer._maybe_symbolic_build, "deepboot_fixed", False):
+        return
+    original_build = Trainer._maybe_symbolic_build
+    original_reduce = tf_trainer.reduce_per_replica
+
+    def _local(strategy, value):
+        if isinstance(value, tf.distribute.DistributedValues):
+            return strategy.experimental_local_results(value)[0]
+        return value
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = self._distribute_strategy
+        if iterator is None or not tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return original_build(self, iterator=iterator, data_batch=data_batch)
+        for _, _, it in iterator:
+            data_batch = tree.map_structure(lambda value: _local(strategy, value), next(it))
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
+            return tree.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
+        return original_reduce(values, strategy, reduction)
+
+    _maybe_symbolic_build.deepboot_fixed = True
+    Trainer._maybe_symbolic_build = _maybe_symbolic_build
+    tf_trainer.reduce_per_replica = reduce_per_replica
 
 
 def _split_cpu_for_trying_distribution(tf):
