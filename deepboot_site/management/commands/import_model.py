@@ -1,0 +1,111 @@
+"""import_model PATH.keras --task … --arch …: bring a model trained elsewhere into the registry.
+
+The file is loaded and checked against what the task's service expects (see
+deepboot_site/model_import.py) before anything is copied or registered.
+"""
+
+import hashlib
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from deepboot_site import model_import, registry
+from deepboot_site.models import TrainedModel
+
+
+class Command(BaseCommand):
+    help = (
+        "Check that a .keras file loads and fits a task (input and output shapes, class names), copy it "
+        "under var/models/<task>/imported-<timestamp>/ and register it (optionally as the active model)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="The model file (.keras), e.g. copied from a GPU host.")
+        parser.add_argument("--task", required=True, choices=model_import.TASKS, help="Which task it serves.")
+        parser.add_argument("--arch", required=True, help="Its slot's architecture (cnn9, vgg16, resnet152, tiny, dqn…).")
+        parser.add_argument("--activate", action="store_true", help="Make it the active model of its slot.")
+        parser.add_argument(
+            "--class-names",
+            type=Path,
+            help="A file of class names in output order (one per line, or a JSON list). Default: those of the "
+            "slot's current model, when their number fits the model.",
+        )
+        parser.add_argument("--dataset", default="", help="What it was trained on (shown on the Models page).")
+
+    def handle(self, *args, **options):
+        task, arch, source = options["task"], options["arch"], options["path"].expanduser().resolve()
+        slots = sorted(slot.architecture for slot in registry.all_slots() if slot.task == task)
+        if arch not in slots:
+            raise CommandError(f"No {task} slot '{arch}'; the site serves: {', '.join(slots) or 'none'}.")
+        started = time.monotonic()
+        try:
+            names = model_import.read_class_names(options["class_names"]) if options["class_names"] else None
+            self.stdout.write(f"Checking {source} for {task}/{arch}…")
+            found = model_import.inspect(source, task, class_names=names, fallback_class_names=self._slot_names(task, arch))
+        except model_import.ImportRefused as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"  loads; input {found.input_size}, {found.outputs} outputs, {found.layers} weight layers, "
+            f"{found.parameters:,} parameters, preprocessing {found.preprocessing or 'none'}"
+            + (f", {len(found.class_names)} classes" if found.class_names else "")
+        )
+        target = self._copy(source, task, arch)
+        record = registry.register(
+            task,
+            arch,
+            target,
+            activate=options["activate"],
+            class_names=found.class_names,
+            input_size=found.input_size,
+            preprocessing=found.preprocessing,
+            layers=found.layers,
+            parameters=found.parameters,
+            dataset=options["dataset"] or f"imported ({source.name})",
+            training_run={
+                "command": "import_model",
+                "imported_from": str(source),
+                "sha256": _sha256(target),
+                "imported": timezone.now().isoformat(),
+                **found.details,
+            },
+        )
+        state = "active" if record.active else "inactive; activate with: python manage.py activate_model " + str(record.pk)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered model #{record.pk} ({task}/{arch}, {state}) from {target} "
+                f"in {time.monotonic() - started:.1f}s."
+            )
+        )
+
+    def _slot_names(self, task, arch):
+        """Class names of the slot's active model, else of its latest registered one."""
+        record = registry.active_record(task, arch) or (
+            TrainedModel.objects.filter(task=task, architecture=arch).order_by("-created").first()
+        )
+        return list(record.class_names) if record and record.class_names else None
+
+    def _copy(self, source, task, arch):
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}"
+        suffix = 1
+        while folder.exists():
+            suffix += 1
+            folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}-{suffix}"
+        folder.mkdir(parents=True)
+        target = folder / f"{arch}.keras"
+        partial = folder / f".{arch}.keras.partial"
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+        return target
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
