@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from deepboot_site import training
 from deepboot_site.models import TrainingRun
 from deepboot_site.routing import websocket_urlpatterns
+from tests.deepboot_site.scaled import own_redis_url  # noqa: F401  (a fixture)
 
 
 def make_run(**fields):
@@ -92,3 +93,62 @@ def test_a_run_whose_process_was_killed_shows_as_interrupted(staff_client):
     assert "status-interrupted" in listing and "status-running" not in listing
     data = staff_client.get(f"/runs/{run.pk}.json").json()
     assert data["status"] == "interrupted" and data["pid"] == run.pid and "is gone" in data["error"]
+
+
+LIVE_SCRIPT = """
+import io, sys, time
+from pathlib import Path
+import django; django.setup()
+from deepboot_site import training
+from tests.deepboot_site.test_training import tiny_fit, OPTIONS
+go = Path(sys.argv[1])
+with training.start_run("train_live", {**OPTIONS, "epochs": 3}, stdout=io.StringIO()) as run:
+    print("RUN", run.record.pk, flush=True)
+    deadline = time.monotonic() + 120
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    tiny_fit(run, epochs=3)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redis(own_redis_url, tmp_path):
+    """Two processes joined only by Redis (and the database): a training run publishes each epoch,
+    the web worker pushes it to the staff browser's socket as it happens."""
+    import json
+    import subprocess
+    import sys
+
+    from websockets.sync.client import connect
+
+    from tests.conftest import ROOT, free_port, server_env, start_daphne, stop_process, test_database_url
+    from tests.deepboot_site.scaled import staff_cookie
+
+    cookie = staff_cookie()
+    env = server_env(DATABASE_URL=test_database_url(), REDIS_URL=own_redis_url, DJANGO_SETTINGS_MODULE="deepboot_site.settings")
+    port = free_port()
+    server = start_daphne(port, env, tmp_path / "daphne.log")
+    go = tmp_path / "go"
+    trainer = subprocess.Popen(
+        [sys.executable, "-c", LIVE_SCRIPT, str(go)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = trainer.stdout.readline()
+        assert line.startswith("RUN "), trainer.stderr.read()[-3000:]
+        run_id = int(line.split()[1])
+        headers = {"Cookie": cookie, "Origin": f"http://127.0.0.1:{port}"}
+        events = []
+        with connect(f"ws://127.0.0.1:{port}/ws/runs/{run_id}/", additional_headers=headers, open_timeout=30) as socket:
+            go.touch()
+            while not events or events[-1]["event"] == "epoch":
+                events.append(json.loads(socket.recv(timeout=120)))
+        assert trainer.wait(timeout=120) == 0, trainer.stderr.read()[-3000:]
+    finally:
+        if trainer.poll() is None:
+            trainer.kill()
+        stop_process(server)
+    record = TrainingRun.objects.get(pk=run_id)
+    assert [e["event"] for e in events] == ["epoch", "epoch", "epoch", "finished"]
+    assert [e["epoch"] for e in events[:3]] == [1, 2, 3] and {e["run"] for e in events} == {run_id}
+    assert [e["loss"] for e in events[:3]] == pytest.approx([e["loss"] for e in record.epochs])
+    assert events[-1]["status"] == record.status == "finished"
