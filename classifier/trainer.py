@@ -1,0 +1,407 @@
+"""Training the classifiers: hold-out, two-stage fine-tuning, self-training and K-fold. No Django.
+
+`train(config, out_dir)` reads top to bottom:
+
+1. seed everything; scan the data folder; make the stratified train/validation/test split;
+2. `fit_network`: build the network and fit it with checkpoints and early stopping; with
+   `two_stage`, first the new head on a frozen base, then the whole network at a lower rate;
+3. `evaluate_items`: top-1/top-5 on the test split;
+4. with `self_training`: label the unlabelled images with the model's confident predictions
+   (softmax >= `confidence`), train a fresh network on training + pseudo-labelled images, and
+   report the test accuracy before and after (the gain);
+5. with `folds` K: K-fold cross-validation over the non-test images instead of the single
+   validation split, each fold's validation accuracy and their mean ± standard deviation; the
+   best fold's model is kept;
+6. save the model (.keras, raw pixels in), the split, and the learning curves (PNG).
+
+The command (`train_classifier`) passes a `callbacks(stage, extra)` hook (the shared run
+recording and backup/restore) and the distribution strategy; the defaults here train alone.
+"""
+
+import json
+import random
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import data as data_module
+from . import networks, plots
+
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. The defaults are small enough for a smoke test on a CPU."""
+
+    arch: str
+    """cnn9, vgg16 or resnet152."""
+    data: str
+    """Data root: <data>/<class>/<image>."""
+    epochs: int = 3
+    """Epochs (per stage with two-stage training; per fold with --folds)."""
+    batch_size: int = 16
+    """Images per batch and replica."""
+    image_size: int = 64
+    """Images are resized to S x S (224 is what the book and ImageNet weights use)."""
+    optimizer: str = "adam"
+    """sgd (momentum 0.9, Nesterov), adagrad, rmsprop or adam."""
+    lr: float | None = None
+    """Learning rate; None: 1e-3 (adam/rmsprop), 1e-2 (sgd/adagrad), ten times lower for vgg16/resnet152."""
+    weight_decay: float = 1e-4
+    """L2 on cnn9's kernels; decoupled weight decay in the optimizer for vgg16/resnet152."""
+    weights: str = "none"
+    """none, imagenet, or the path of a weights file for the base (vgg16/resnet152)."""
+    augment: bool = True
+    """Flips, shifts, rotations, zoom and colour on the training images."""
+    two_stage: bool = False
+    """Train the head with the base frozen, then fine-tune everything at `fine_tune_lr`."""
+    fine_tune_lr: float | None = None
+    """Learning rate of the second stage; None: lr / 10."""
+    self_training: str | None = None
+    """A folder of unlabelled images to pseudo-label and train on again."""
+    confidence: float = 0.9
+    """Self-training keeps predictions whose softmax probability is at least this."""
+    folds: int = 0
+    """K-fold cross-validation with K folds (0: the hold-out split)."""
+    seed: int = 0
+    """Seeds random, NumPy and Keras, and the split."""
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    patience: int = 5
+    """Early stopping: epochs without validation improvement before stopping."""
+    dropout: float = 0.5
+
+    def learning_rate(self):
+        if self.lr is not None:
+            return self.lr
+        base = 1e-2 if self.optimizer in ("sgd", "adagrad") else 1e-3
+        return base if self.arch == "cnn9" else base / 10
+
+    def fine_tune_learning_rate(self):
+        return self.fine_tune_lr if self.fine_tune_lr is not None else self.learning_rate() / 10
+
+
+@dataclass
+class TrainResult:
+    model: object
+    class_names: list
+    metrics: dict
+    epochs: list
+    model_path: Path
+    curves_path: Path
+    split_path: Path
+    report: dict = field(default_factory=dict)
+
+
+def seed_everything(seed):
+    """One block seeds random, NumPy and Keras (and TensorFlow through Keras)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def make_optimizer(name, lr, weight_decay=None):
+    import keras
+
+    decay = weight_decay or None
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=decay)
+    if name == "adagrad":
+        return keras.optimizers.Adagrad(lr, weight_decay=decay)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr, weight_decay=decay)
+    if name == "adam":
+        return keras.optimizers.Adam(lr, weight_decay=decay)
+    raise ValueError(f"Unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}.")
+
+
+def compile_network(model, config, lr, num_classes, jit=False):
+    import keras
+
+    decay = config.weight_decay if config.arch != "cnn9" else None
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, lr, decay),
+        loss="categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5")],
+        jit_compile=jit,
+    )
+
+
+class _Hooks:
+    """What the caller plugs in: callbacks per stage, the strategy, XLA and the replica count."""
+
+    def __init__(self, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None):
+        self.callbacks = callbacks or (lambda stage, extra: list(extra))
+        self.strategy = strategy
+        self.jit = jit
+        self.replicas = replicas
+        self.stdout = stdout
+
+    def scope(self):
+        import contextlib
+
+        return self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+
+    def say(self, text):
+        if self.stdout is not None:
+            self.stdout.write(text + "\n")
+
+
+def _epoch_timer(rows, stage):
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            entry = {"stage": stage, "epoch": epoch + 1, "seconds": round(time.perf_counter() - self.started, 3)}
+            entry.update({k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)})
+            rows.append(entry)
+
+    return EpochTimer()
+
+
+def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, rows):
+    import keras
+
+    monitor = "val_accuracy" if val_ds is not None else "accuracy"
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    extra = [
+        _epoch_timer(rows, stage),
+        keras.callbacks.ModelCheckpoint(
+            str(checkpoint_dir / f"best-{stage}.weights.h5"), monitor=monitor, mode="max",
+            save_best_only=True, save_weights_only=True,
+        ),
+        keras.callbacks.EarlyStopping(
+            monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
+        ),
+    ]
+    hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=hooks.callbacks(stage, extra), shuffle=False,
+              verbose=2 if hooks.stdout is None else 1)
+
+
+def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="", rows=None,
+                checkpoint_dir=None, labels=None):
+    """Build and fit one network on `train_items` (optionally with pseudo-`labels`).
+    Returns (model, epoch rows)."""
+    rows = [] if rows is None else rows
+    num_classes = len(dataset.classes)
+    batch = config.batch_size * hooks.replicas
+    size = config.image_size
+    train_ds = data_module.make_dataset(
+        dataset.root, train_items, size, batch, num_classes=num_classes, training=True,
+        augment=config.augment, seed=config.seed, labels=labels,
+    )
+    val_ds = (
+        data_module.make_dataset(dataset.root, val_items, size, batch, num_classes=num_classes)
+        if val_items else None
+    )
+    with hooks.scope():
+        model = networks.build(
+            config.arch, (size, size, 3), num_classes, weights=config.weights,
+            weight_decay=config.weight_decay, dropout=config.dropout,
+        )
+    checkpoint_dir = Path(checkpoint_dir)
+    if config.two_stage:
+        with hooks.scope():
+            networks.set_base_trainable(model, False)
+            compile_network(model, config, config.learning_rate(), num_classes, hooks.jit)
+        hooks.say(f"Stage 1: the new head only (base frozen), lr {config.learning_rate():g}")
+        _fit(model, config, hooks, f"{stage_prefix}head", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+        with hooks.scope():
+            networks.set_base_trainable(model, True)
+            compile_network(model, config, config.fine_tune_learning_rate(), num_classes, hooks.jit)
+        hooks.say(f"Stage 2: fine-tuning the whole network, lr {config.fine_tune_learning_rate():g}")
+        _fit(model, config, hooks, f"{stage_prefix}finetune", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+    else:
+        with hooks.scope():
+            compile_network(model, config, config.learning_rate(), num_classes, hooks.jit)
+        _fit(model, config, hooks, f"{stage_prefix}fit", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+    return model, rows
+
+
+def predict_items(model, root, items, image_size, batch_size=32):
+    """Softmax outputs (N, classes) for `items`, in order."""
+    if not items:
+        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+    dataset = data_module.image_dataset(root, items, image_size, batch_size)
+    return np.asarray(model.predict(dataset, verbose=0), dtype=np.float64)
+
+
+def topk_accuracy(probabilities, labels, k):
+    """Fraction of rows whose true label is among the k highest probabilities."""
+    probabilities = np.asarray(probabilities)
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return 0.0
+    k = min(k, probabilities.shape[1])
+    top = np.argsort(-probabilities, axis=1)[:, :k]
+    return float(np.mean([label in row for label, row in zip(labels, top)]))
+
+
+def evaluate_items(model, root, items, image_size):
+    probabilities = predict_items(model, root, items, image_size)
+    labels = [item.label for item in items]
+    return {"top1": topk_accuracy(probabilities, labels, 1), "top5": topk_accuracy(probabilities, labels, 5),
+            "n_images": len(items)}
+
+
+def pseudo_label(model, root, items, image_size, confidence):
+    """(kept items, their labels, report) for the unlabelled `items` the model is confident about."""
+    probabilities = predict_items(model, root, items, image_size)
+    best = probabilities.argmax(axis=1) if len(items) else np.zeros(0, dtype=int)
+    scores = probabilities.max(axis=1) if len(items) else np.zeros(0)
+    keep = [i for i, score in enumerate(scores) if score >= confidence]
+    report = {
+        "threshold": confidence,
+        "unlabelled": len(items),
+        "pseudo_labelled": len(keep),
+        "mean_confidence_kept": float(np.mean(scores[keep])) if keep else None,
+    }
+    return [items[i] for i in keep], [int(best[i]) for i in keep], report
+
+
+def _last_metric(rows, name):
+    values = [row[name] for row in rows if name in row]
+    return max(values) if values else None
+
+
+def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None):
+    """Run `config`, save everything under `out_dir`, return a TrainResult (see the module docstring)."""
+    hooks = _Hooks(callbacks, strategy, jit, replicas, stdout)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoints = out_dir / "checkpoints"
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    dataset = data_module.scan_folder(config.data, stdout=stdout)
+    if config.arch != "cnn9" and config.weights not in (None, "none"):
+        hooks.say(f"Base weights: {config.weights}")
+    split = data_module.split_items(dataset.items, config.seed, config.val_fraction, config.test_fraction)
+    hooks.say(f"Split (seed {config.seed}): {len(split.train)} train, {len(split.val)} validation, "
+              f"{len(split.test)} test images")
+    report = {"split": {k: v for k, v in split.to_json().items() if k in ("seed", "fractions", "counts")}}
+    rows = []
+    metrics = {}
+    if config.folds:
+        model, fold_report = cross_validate(config, dataset, split, hooks, rows, checkpoints)
+        report["folds"] = fold_report
+        metrics["cv_val_accuracy_mean"] = fold_report["mean"]
+        metrics["cv_val_accuracy_std"] = fold_report["std"]
+    else:
+        model, rows = fit_network(config, dataset, split.train, split.val, hooks, rows=rows, checkpoint_dir=checkpoints)
+    if split.val and not config.folds:
+        val = evaluate_items(model, dataset.root, split.val, config.image_size)
+        metrics["val_accuracy"] = val["top1"]
+    test = evaluate_items(model, dataset.root, split.test, config.image_size) if split.test else None
+    if test:
+        metrics["test_top1"], metrics["test_top5"] = test["top1"], test["top5"]
+        hooks.say(f"Test split: top-1 {test['top1']:.3f}, top-5 {test['top5']:.3f} on {test['n_images']} images")
+    if config.self_training:
+        model, self_report = self_train(config, dataset, split, model, test, hooks, rows, checkpoints)
+        report["self_training"] = self_report
+        if self_report.get("test_top1_after") is not None:
+            metrics["test_top1"] = self_report["test_top1_after"]
+            metrics["test_top5"] = self_report["test_top5_after"]
+            metrics["self_training_gain"] = self_report["gain"]
+    seconds = time.perf_counter() - started
+    report["seconds"] = round(seconds, 1)
+    report["epochs_run"] = len(rows)
+    epoch_seconds = [row["seconds"] for row in rows if "seconds" in row]
+    if epoch_seconds:
+        report["seconds_per_epoch"] = round(statistics.median(epoch_seconds), 3)
+
+    model_path = out_dir / "model.keras"
+    model.save(model_path)
+    split_path = data_module.save_split(split, out_dir / "split.json", {
+        "data": str(Path(config.data).resolve()), "classes": dataset.classes,
+    })
+    curves_path = plots.plot_curves(rows, out_dir / "curves.png", f"{config.arch} on {Path(config.data).name}")
+    (out_dir / "report.json").write_text(json.dumps(
+        {"config": asdict(config), "metrics": metrics, "report": report, "epochs": rows}, indent=1, default=str
+    ))
+    hooks.say(f"Saved {model_path} ({seconds:.0f}s in all)")
+    return TrainResult(model, dataset.classes, metrics, rows, model_path, curves_path, split_path, report)
+
+
+def self_train(config, dataset, split, teacher, test_before, hooks, rows, checkpoints):
+    """Pseudo-label the unlabelled folder with `teacher`, train a fresh network on training +
+    confident pseudo-labels, and report the test accuracy before and after."""
+    unlabelled = data_module.scan_unlabelled(config.self_training, stdout=hooks.stdout)
+    kept, labels, report = pseudo_label(teacher, config.self_training, unlabelled, config.image_size,
+                                        config.confidence)
+    hooks.say(f"Self-training: {report['pseudo_labelled']} of {report['unlabelled']} unlabelled images "
+              f"have confidence >= {config.confidence}")
+    if not kept:
+        report.update(gain=None, test_top1_after=None, test_top5_after=None, note="no confident predictions")
+        return teacher, report
+    root = Path(config.data).resolve()
+    unlabelled_root = Path(config.self_training).resolve()
+    # Pseudo-labelled items are addressed from the data root, so one pipeline reads both.
+    relative = [data_module.Item(str(Path(_relative_to(unlabelled_root / item.path, root))), label,
+                                 item.needs_pillow) for item, label in zip(kept, labels)]
+    combined = list(split.train) + relative
+    seed_everything(config.seed + 1)
+    student, _ = fit_network(
+        config, _with_root(dataset, root), combined, split.val, hooks, stage_prefix="self-", rows=rows,
+        checkpoint_dir=checkpoints,
+    )
+    after = evaluate_items(student, root, split.test, config.image_size) if split.test else None
+    report["per_class"] = {dataset.classes[c]: labels.count(c) for c in sorted(set(labels))}
+    if after and test_before:
+        report.update(
+            test_top1_before=test_before["top1"], test_top5_before=test_before["top5"],
+            test_top1_after=after["top1"], test_top5_after=after["top5"],
+            gain=after["top1"] - test_before["top1"],
+        )
+        hooks.say(f"Self-training gain on the test split: {report['gain']:+.3f} "
+                  f"({test_before['top1']:.3f} -> {after['top1']:.3f})")
+    else:
+        report.update(gain=None, test_top1_after=None, test_top5_after=None)
+    return student, report
+
+
+def _relative_to(path, root):
+    """`path` relative to `root`, with `..` where needed (os.path.relpath)."""
+    import os
+
+    return os.path.relpath(path, root)
+
+
+def _with_root(dataset, root):
+    return data_module.Dataset(root=root, classes=dataset.classes, items=dataset.items, skipped=dataset.skipped)
+
+
+def cross_validate(config, dataset, split, hooks, rows, checkpoints):
+    """K-fold over the non-test images: each fold's best validation accuracy, mean and std.
+    Returns (the best fold's model, report)."""
+    pool = list(split.train) + list(split.val)
+    folds = data_module.kfold(pool, config.folds, config.seed)
+    results, best_model, best_accuracy = [], None, -1.0
+    for index, (train_items, val_items) in enumerate(folds, start=1):
+        hooks.say(f"Fold {index}/{config.folds}: {len(train_items)} train, {len(val_items)} validation images")
+        seed_everything(config.seed + index)
+        fold_rows = []
+        model, _ = fit_network(config, dataset, train_items, val_items, hooks, stage_prefix=f"fold{index}-",
+                               rows=fold_rows, checkpoint_dir=checkpoints)
+        rows.extend(fold_rows)
+        accuracy = evaluate_items(model, dataset.root, val_items, config.image_size)["top1"]
+        results.append({"fold": index, "train": len(train_items), "val": len(val_items), "val_accuracy": accuracy})
+        hooks.say(f"Fold {index}: validation accuracy {accuracy:.3f}")
+        if accuracy > best_accuracy:
+            best_model, best_accuracy = model, accuracy
+    accuracies = [r["val_accuracy"] for r in results]
+    mean = statistics.fmean(accuracies)
+    std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+    hooks.say(f"{config.folds}-fold cross-validation: {mean:.3f} ± {std:.3f} "
+              f"(folds: {', '.join(f'{a:.3f}' for a in accuracies)})")
+    best = max(results, key=lambda r: r["val_accuracy"])["fold"]
+    return best_model, {"k": config.folds, "folds": results, "mean": mean, "std": std, "kept_fold": best}
