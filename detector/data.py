@@ -1,0 +1,125 @@
+"""From a VOC folder to the network: targets per grid cell, and the tf.data input pipeline.
+
+`encode_targets` turns one image's boxes into the (S, S, 5 + C) target the loss reads:
+[has_object, x, y, w, h, one-hot class] per cell, x, y the centre's offset within the cell and
+w, h the size as fractions of the image. A cell holds one object (YOLO v1's limit): where two
+centres share a cell, the larger object is kept.
+
+`DetectionData` reads a split of a VOC folder once (annotations, and small images kept decoded in
+memory); `dataset(...)` streams augmented batches of (pixels, targets) through tf.data with
+prefetching, for model.fit.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import voc
+from .augment import AugmentConfig, augment
+
+# Keep decoded images in memory when a split has at most this many pixels in all (~600 MB).
+CACHE_PIXELS = 200_000_000
+
+
+def encode_targets(boxes, labels, image_size, grid, n_classes):
+    """(N, 4) xyxy pixel boxes of an image_size × image_size input, (N,) labels
+    -> (grid, grid, 5 + n_classes) float32 targets."""
+    target = np.zeros((grid, grid, 5 + n_classes), dtype=np.float32)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) / float(image_size)
+    areas = np.prod(np.maximum(boxes[:, 2:] - boxes[:, :2], 0), axis=1)
+    for index in np.argsort(areas, kind="stable"):  # larger boxes last, so they win a shared cell
+        x_min, y_min, x_max, y_max = np.clip(boxes[index], 0.0, 1.0)
+        w, h = x_max - x_min, y_max - y_min
+        if w <= 0 or h <= 0:
+            continue
+        cx, cy = (x_min + x_max) / 2 * grid, (y_min + y_max) / 2 * grid
+        col, row = min(int(cx), grid - 1), min(int(cy), grid - 1)
+        target[row, col, :] = 0
+        target[row, col, 0:5] = (1.0, cx - col, cy - row, w, h)
+        target[row, col, 5 + int(labels[index])] = 1.0
+    return target
+
+
+@dataclass
+class DetectionData:
+    """One split of a VOC folder: annotations, class names, and image loading."""
+
+    root: Path
+    split: str
+    annotations: list
+    class_names: list
+
+    @classmethod
+    def load(cls, root, split, class_names=None):
+        root = Path(root)
+        voc.check_layout(root)
+        ids = voc.split_ids(root, split)
+        if not ids:
+            raise voc.VocError(f"{root}: the '{split}' split is empty")
+        annotations = voc.load_annotations(root, ids)
+        names = list(class_names) if class_names else voc.class_names(annotations)
+        data = cls(root, split, annotations, names)
+        data._cache = {} if sum(a.width * a.height for a in annotations) <= CACHE_PIXELS else None
+        return data
+
+    def __len__(self):
+        return len(self.annotations)
+
+    def image(self, index):
+        """The RGB image of annotation `index` (decoded once when the split is small)."""
+        cache = getattr(self, "_cache", None)
+        if cache is not None and index in cache:
+            return cache[index]
+        with Image.open(voc.image_path(self.root, self.annotations[index])) as opened:
+            image = opened.convert("RGB")
+        if cache is not None:
+            cache[index] = image
+        return image
+
+    def boxes_and_labels(self, index, include_difficult=False):
+        """(N, 4) xyxy pixel boxes and (N,) class indices of an image; unknown classes skipped."""
+        lookup = {name: i for i, name in enumerate(self.class_names)}
+        objects = [
+            o for o in self.annotations[index].objects
+            if o.name in lookup and (include_difficult or not o.difficult)
+        ]
+        boxes = np.array([o.box for o in objects], dtype=np.float32).reshape(-1, 4)
+        labels = np.array([lookup[o.name] for o in objects], dtype=np.int32)
+        return boxes, labels
+
+    def example(self, index, image_size, grid, config, rng):
+        """(pixels (S_img, S_img, 3) float32, targets (grid, grid, 5 + C) float32) for one image."""
+        boxes, labels = self.boxes_and_labels(index)
+        pixels, boxes, labels = augment(self.image(index), boxes, labels, image_size, config, rng)
+        target = encode_targets(boxes, labels, image_size, grid, len(self.class_names))
+        return pixels.astype(np.float32), target
+
+    def dataset(self, *, image_size, grid, batch_size, augment_config=None, shuffle=True, seed=0,
+                repeat=False):
+        """A tf.data.Dataset of (pixels (batch, size, size, 3), targets (batch, S, S, 5 + C)).
+
+        Augmented with `augment_config` (None: plain resize), reshuffled each epoch with a fresh
+        random stream per epoch derived from `seed`.
+        """
+        import tensorflow as tf
+
+        config = augment_config or AugmentConfig.none()
+        n_classes = len(self.class_names)
+        epoch = [0]
+
+        def generate():
+            rng = np.random.default_rng([seed, epoch[0]])
+            epoch[0] += 1
+            order = rng.permutation(len(self)) if shuffle else np.arange(len(self))
+            for index in order:
+                yield self.example(int(index), image_size, grid, config, rng)
+
+        signature = (
+            tf.TensorSpec((image_size, image_size, 3), tf.float32),
+            tf.TensorSpec((grid, grid, 5 + n_classes), tf.float32),
+        )
+        ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        ds = ds.repeat() if repeat else ds.apply(tf.data.experimental.assert_cardinality(len(self)))
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

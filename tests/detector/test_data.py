@@ -1,0 +1,37 @@
+"""Targets per grid cell, and the training pipeline's batches."""
+
+import numpy as np
+
+from detector.data import DetectionData, encode_targets
+from detector.demo_data import make_demo_data
+
+
+def test_one_object_lands_in_the_cell_of_its_centre():
+    # 96 px input, grid 12 (8 px cells): box 20..44 × 50..66 -> centre (32, 58) -> col 4, row 7.
+    target = encode_targets([[20, 50, 44, 66]], [2], 96, 12, 3)
+    assert target.shape == (12, 12, 8)
+    assert target[..., 0].sum() == 1 and target[7, 4, 0] == 1
+    np.testing.assert_allclose(target[7, 4, 1:5], [0.0, 0.25, 24 / 96, 16 / 96])
+    np.testing.assert_array_equal(target[7, 4, 5:], [0, 0, 1])
+
+
+def test_a_shared_cell_keeps_the_larger_object():
+    target = encode_targets([[0, 0, 30, 30], [10, 10, 20, 20]], [0, 1], 96, 4, 2)
+    assert target[..., 0].sum() == 1
+    np.testing.assert_array_equal(target[0, 0, 5:], [1, 0])
+
+
+def test_no_objects_no_targets():
+    assert encode_targets(np.zeros((0, 4)), [], 64, 8, 2).sum() == 0
+
+
+def test_pipeline_yields_batches_matching_the_annotations(tmp_path):
+    make_demo_data(tmp_path, seed=3, images=12, stdout=open("/dev/null", "w"))
+    data = DetectionData.load(tmp_path, "all")
+    assert data.class_names == sorted({o.name for a in data.annotations for o in a.objects})
+    batches = list(data.dataset(image_size=64, grid=8, batch_size=5, shuffle=False).as_numpy_iterator())
+    assert [len(x) for x, _ in batches] == [5, 5, 2]
+    pixels, targets = batches[0]
+    assert pixels.shape == (5, 64, 64, 3) and targets.shape == (5, 8, 8, 5 + len(data.class_names))
+    for index in range(5):
+        assert targets[index, ..., 0].sum() == len(data.annotations[index].objects)
