@@ -13,3 +13,4 @@ class TictactoeConfig(AppConfig):
             "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
         ),
     ]
+    bootstrap_demo = "tictactoe.demo.make_demo"

@@ -354,9 +354,12 @@ def q_function(model):
 
 
 def save(model, path):
-    """Save as a .keras file (raw boards encoded by `positions.encode` in, 9 Q-values out)."""
+    """Save as a .keras file (boards encoded by `positions.encode` in, 9 Q-values out): the network
+    only, without the optimizer's state or the training loss, so the file stays small."""
+    import keras
+
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    model.save(path)
+    keras.Model(model.inputs, model.outputs, name=model.name).save(path)  # same layers, not compiled
     return path
 
 

@@ -26,6 +26,7 @@ def learning_curve(history, limits, path, title):
     rates.grid(alpha=0.3)
     losses.plot(episodes, [c.lost_lines_x for c in history], marker="o", label="lost lines as X")
     losses.plot(episodes, [c.lost_lines_o for c in history], marker="o", label="lost lines as O")
+    losses.set_ylim(bottom=-0.5, top=max([1] + [max(c.lost_lines_x, c.lost_lines_o) for c in history]) * 1.1 + 0.5)
     losses.set_xlabel("episodes")
     losses.set_ylabel("lines lost (exhaustive)")
     losses.legend(loc="upper right", fontsize=8)

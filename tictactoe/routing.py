@@ -1,3 +1,9 @@
 """WebSocket routes of the tic-tac-toe app."""
 
-websocket_urlpatterns = []
+from django.urls import path
+
+from . import consumers
+
+websocket_urlpatterns = [
+    path("ws/tictactoe/", consumers.GameConsumer.as_asgi()),
+]

@@ -1,5 +1,13 @@
 from django.shortcuts import render
 
+from . import games
+
 
 def page(request):
-    return render(request, "tictactoe/tictactoe.html")
+    """The board. It makes sure the browser has a session, so the WebSocket handshake carries its
+    cookie and the games started here belong to this browser."""
+    request.session["tictactoe"] = True
+    if not request.session.session_key:
+        request.session.save()
+    context = {"cells": range(9), "score": games.score(request.session.session_key)}
+    return render(request, "tictactoe/tictactoe.html", context)

@@ -1,0 +1,114 @@
+"""The WebSocket at /ws/tictactoe/: validate each frame, call the game service, answer.
+
+Client -> server: {"type": "new", "first": "human"|"ai"}, {"type": "move", "cell": 0-8},
+{"type": "resume", "game": "<uuid>"}. Server -> client: {"type": "state", ...} (see
+games.GameState) or {"type": "error", "code": ..., "message": ...}. After an error the
+connection stays open, except for an oversized frame or a flood: error, then close.
+"""
+
+import json
+import time
+from collections import deque
+from importlib import import_module
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from . import games
+
+MAX_MESSAGE_BYTES = 4096
+FLOOD_MESSAGES = 20  # more than this many messages ...
+FLOOD_SECONDS = 1.0  # ... within this window is a flood
+CLOSE_TOO_BIG = 1009
+CLOSE_POLICY = 1008
+
+
+def session_owner(session):
+    """The session key that owns this connection's games; a fresh session if there is none."""
+    if session is None:
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session.get("tictactoe")  # loads it: an expired or unknown key is dropped here
+    if not session.session_key:
+        session["tictactoe"] = True
+        session.save()
+    return session.session_key
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
+        self.game_id = None
+        self.arrivals = deque()
+        self.closing = False
+        await self.accept()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.closing:
+            return
+        size = len(text_data.encode("utf-8")) if text_data is not None else len(bytes_data or b"")
+        if size > MAX_MESSAGE_BYTES:
+            await self.refuse("too_large", f"Messages are limited to {MAX_MESSAGE_BYTES} bytes.", CLOSE_TOO_BIG)
+            return
+        if self.flooding():
+            await self.refuse("flood", f"More than {FLOOD_MESSAGES} messages a second.", CLOSE_POLICY)
+            return
+        if text_data is None:
+            await self.send_error("bad_json", "Send JSON text frames.")
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_json", "That frame is not valid JSON.")
+            return
+        if not isinstance(message, dict):
+            await self.send_error("bad_json", "A message is a JSON object with a \"type\".")
+            return
+        handler = {"new": self.on_new, "move": self.on_move, "resume": self.on_resume}.get(
+            message.get("type") if isinstance(message.get("type"), str) else None
+        )
+        if handler is None:
+            await self.send_error("unknown_type", 'The "type" must be "new", "move" or "resume".')
+            return
+        try:
+            outcome = await handler(message)
+        except games.GameError as error:
+            await self.send_error(error.code, error.message)
+            return
+        self.game_id = outcome.state.game
+        await self.send(text_data=json.dumps(outcome.state.to_message()))
+        if outcome.warning is not None:
+            await self.send_error(outcome.warning.code, outcome.warning.message)
+
+    async def on_new(self, message):
+        first = message.get("first")
+        if first not in ("human", "ai"):
+            raise games.GameError("bad_request", '"first" must be "human" or "ai".')
+        return await database_sync_to_async(games.new_game)(self.owner, first)
+
+    async def on_move(self, message):
+        cell = message.get("cell")
+        if not isinstance(cell, int) or isinstance(cell, bool) or not 0 <= cell <= 8:
+            raise games.GameError("out_of_range", '"cell" must be an integer from 0 to 8.')
+        return await database_sync_to_async(games.play)(self.owner, self.game_id, cell)
+
+    async def on_resume(self, message):
+        game_id = message.get("game")
+        if not isinstance(game_id, str):
+            raise games.GameError("bad_request", '"game" must be the id of a game (a UUID string).')
+        return await database_sync_to_async(games.resume)(self.owner, game_id)
+
+    def flooding(self):
+        now = time.monotonic()
+        self.arrivals.append(now)
+        while self.arrivals and now - self.arrivals[0] > FLOOD_SECONDS:
+            self.arrivals.popleft()
+        return len(self.arrivals) > FLOOD_MESSAGES
+
+    async def send_error(self, code, message):
+        await self.send(text_data=json.dumps({"type": "error", "code": code, "message": message}))
+
+    async def refuse(self, code, message, close_code):
+        self.closing = True
+        await self.send_error(code, message)
+        await self.close(code=close_code)

@@ -1,0 +1,118 @@
+"""Train a tic-tac-toe agent, evaluate it, and record it in the model registry."""
+
+import sys
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from deepboot_site import registry, training
+from tictactoe import evaluation, trainer
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the DQN (default) or tabular Q-learning against a random opponent, with exact "
+        "evaluations as it goes; save the agent and its learning curve under var/models/tictactoe/, "
+        "evaluate the saved agent and register it. Deterministic for a given --seed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--algo", choices=trainer.ALGORITHMS, default="dqn", help="Learner (default dqn).")
+        parser.add_argument("--episodes", type=int, help="Games to train on (default: 15000 dqn, 50000 qlearning).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument("--activate", action="store_true", help="Make the new agent the active one.")
+        parser.add_argument("--eval-every", type=int, help="Episodes between evaluations during training.")
+        parser.add_argument("--eval-games", type=int, default=10_000, help="Games per side in the final evaluation.")
+        training.add_training_arguments(parser)
+
+    def handle(self, *args, **options):
+        algo = options["algo"]
+        for name in ("episodes", "eval_every", "eval_games"):
+            if options[name] is not None and options[name] < 1:
+                raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
+        config = trainer.make_config(
+            algo, seed=options["seed"], episodes=options["episodes"], eval_every=options["eval_every"]
+        )
+        self.stdout.write(f"Training {algo}: {config}")
+        with training.start_run(
+            "train_tictactoe", options, task="tictactoe", architecture=algo, stdout=self.stdout
+        ) as run:
+            out_dir = settings.MODELS_DIR / "tictactoe" / f"{algo}-seed{config.seed}-run{run.record.pk}"
+            progress = _Progress(config.episodes)
+
+            def on_checkpoint(c):
+                progress.clear()
+                self.stdout.write(
+                    f"episode {c.episode:>6}: lost lines X {c.lost_lines_x} O {c.lost_lines_o}; "
+                    f"exact win vs random X {100 * c.win_x:.2f}% O {100 * c.win_o:.2f}%; "
+                    f"epsilon {c.epsilon:.3f}; {c.seconds:.0f}s"
+                )
+                run.log_epoch(
+                    c.episode,
+                    {"lost_lines_x": c.lost_lines_x, "lost_lines_o": c.lost_lines_o,
+                     "win_x": c.win_x, "win_o": c.win_o, "epsilon": c.epsilon, "loss": getattr(c, "loss", 0.0)},
+                )
+
+            trained = trainer.train_and_save(
+                algo,
+                config,
+                out_dir,
+                eval_games=options["eval_games"],
+                jit_compile=run.jit,
+                scope=run.strategy.scope,
+                resume_dir=run.backup_dir / "dqn",
+                on_episode=progress.update,
+                on_checkpoint=on_checkpoint,
+            )
+            progress.clear()
+            for name, path in (("model", trained.path), ("curves", trained.curves), ("evaluation", trained.report_path)):
+                run.add_artifact(name, path)
+            record = registry.register(
+                "tictactoe",
+                algo,
+                trained.path,
+                activate=options["activate"],
+                input_size=[18],
+                preprocessing=trainer.PREPROCESSING,
+                layers=trained.layers,
+                parameters=trained.parameters,
+                dataset=trainer.DATASETS[algo],
+                metrics=evaluation.metrics_of(trained.report),
+                training_run={**run.summary(), **trained.summary},
+            )
+            run.set_model(record)
+        for line in evaluation.format_report(trained.report):
+            self.stdout.write(line)
+        s = trained.summary
+        if s.get("episodes_to_unbeatable"):
+            self.stdout.write(
+                f"Unbeatable and within one point of the limits (exact) after {s['episodes_to_unbeatable']} "
+                f"episodes, {s['seconds_to_unbeatable']}s."
+            )
+        self.stdout.write(f"Trained in {s['seconds']}s. Saved {trained.path} and {trained.curves.name}.")
+        state = "and activated it" if record.active else "(not active: python manage.py activate_model %d)" % record.pk
+        self.stdout.write(self.style.SUCCESS(f"Registered model #{record.pk} {state}."))
+
+
+class _Progress:
+    """A Keras progress bar over episodes, redrawn every 1% of the run."""
+
+    def __init__(self, total):
+        import keras
+
+        self.bar = keras.utils.Progbar(total, unit_name="episode", stateful_metrics=["epsilon", "loss"])
+        self.every = max(total // 100, 1)
+        self.total = total
+        self.drawn = False
+
+    def update(self, episode, values):
+        if episode % self.every == 0 or episode == self.total:
+            self.bar.update(episode, values=list(values.items()))
+            self.drawn = True
+
+    def clear(self):
+        """End the bar's line before other output (a terminal redraws the bar in place)."""
+        if self.drawn and getattr(self.bar, "_dynamic_display", False):
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        self.drawn = False
