@@ -2,6 +2,11 @@ from django.apps import AppConfig
 
 from deepboot_site.slots import Slot
 
+YOLO26_TRAIN = (
+    "python manage.py fetch_dataset voc2007 && python manage.py train_detector --variant yolo26 "
+    "--data var/data/voc2007 --epochs 135 --mixed-precision --activate  (on a GPU host)"
+)
+
 
 class DetectorConfig(AppConfig):
     name = "detector"
@@ -12,4 +17,14 @@ class DetectorConfig(AppConfig):
             "tiny",
             "python manage.py bootstrap  (or: python manage.py train_detector --variant tiny --data DIR --activate)",
         ),
+        Slot("detection", "yolo26", YOLO26_TRAIN),
     ]
+    bootstrap_demo = "detector.bootstrap.make_demo_detector"
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).
+    datasets = {"voc2007": "detector.datasets.VOC2007", "voc2007test": "detector.datasets.VOC2007_TEST"}
+    demo_data = {"detection": "detector.demo_data.make_demo_data"}
+    demo_data_arguments = {
+        "detection": [
+            ("--images", {"type": int, "default": 1000, "help": "Scenes to generate (default 1000)."}),
+        ]
+    }

@@ -298,7 +298,7 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     started = time.monotonic()
     history = model.fit(
         train_ds, epochs=config.epochs, steps_per_epoch=steps, validation_data=val_ds,
-        callbacks=callbacks(ours) if callbacks else ours, verbose=verbose,
+        callbacks=callbacks(ours) if callbacks else ours, verbose=verbose, shuffle=False,
     ).history
     seconds = time.monotonic() - started
     history = {k: [float(v) for v in values] for k, values in history.items()}
@@ -314,3 +314,19 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
         n_val=len(val_data), parameters=int(model.count_params()), layers=conv + dense,
         split=voc.split_description(config.data), extra={"config": asdict(config)},
     )
+
+
+def measure_latency(model, image, class_names, repeats=20):
+    """Median milliseconds for one image through the serving path (resize, predict, decode, NMS)."""
+    from .boxes import detect_from_output
+
+    size = int(model.input_shape[1])
+    boxes = boxes_per_cell(model, len(class_names))
+    times = []
+    for _ in range(repeats + 2):
+        started = time.perf_counter()
+        pixels = resize_for_model(image, size)[None]
+        output = np.asarray(model.predict_on_batch(pixels), dtype=np.float32)[0]
+        detect_from_output(output, boxes, class_names, image.width, image.height)
+        times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times[2:]))

@@ -1,5 +1,134 @@
+"""The /detect/ page (works without JavaScript too), POST /api/detect/ and the sample images.
+Thin: validate the upload through deepboot_site.uploads, call the service, render."""
+
+import base64
+import io
+import json
+import math
+
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from deepboot_site import registry
+from deepboot_site.ratelimit import rate_limited
+from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
+
+from . import service
+
+PREVIEW_SIDE = 800
 
 
+def parse_threshold(value, default=service.DEFAULT_THRESHOLD):
+    """The `threshold` field: absent -> default; a number in [0, 1] -> it; else UploadError(400)."""
+    if value is None:
+        return default
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+        raise UploadError(f"'threshold' must be a number between 0 and 1, not {str(value)[:40]!r}.", status=400)
+    return threshold
+
+
+def _image_from_request(request):
+    """The uploaded `image`, or the sample chosen with `sample=<index>` when no file was sent."""
+    if not request.FILES.getlist("image") and request.POST.get("sample", "").strip():
+        try:
+            image = service.sample_image(int(request.POST["sample"]))
+        except ValueError:
+            image = None
+        if image is None:
+            raise UploadError("No such sample image.", status=404)
+        return image
+    return read_uploaded_image(request)
+
+
+def _preview_data_url(image):
+    """The image as a JPEG data: URL (at most PREVIEW_SIDE pixels a side, orientation baked in)."""
+    preview = image.copy()
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    preview.save(buffer, "JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _drawn(result):
+    """What the template draws: each detection with its colour, box size and label position."""
+    font = max(10.0, max(result.width, result.height) / 36)
+    rows = []
+    for detection in result.detections:
+        x0, y0, x1, y1 = detection.box
+        rows.append({
+            "detection": detection,
+            "data": detection.as_dict(),
+            "colour": result.colour(detection.label),
+            "x": x0, "y": y0, "w": max(x1 - x0, 0.0), "h": max(y1 - y0, 0.0),
+            "text_y": y0 + font if y0 < font * 1.2 else y0 - font * 0.25,
+        })
+    return {"rows": rows, "font": font}
+
+
+@require_http_methods(["GET", "POST"])
 def page(request):
-    return render(request, "detector/detect.html")
+    context = {
+        "samples": service.samples(),
+        "active": registry.active_records(service.TASK),
+        "threshold": service.DEFAULT_THRESHOLD,
+        "class_names_json": json.dumps(service.serving_class_names()),
+    }
+    status = 200
+    if request.method == "POST":
+        try:
+            threshold = parse_threshold(request.POST.get("threshold"))
+            context["threshold"] = threshold
+            image = _image_from_request(request)
+            result = service.detect(image, threshold=threshold)
+        except UploadError as exc:
+            context["error"], status = exc.message, exc.status
+        except registry.ModelUnavailable as exc:
+            context["error"], status = str(exc), 503
+        else:
+            context["result"] = result
+            context["drawn"] = _drawn(result)
+            context["preview"] = _preview_data_url(image)
+    if not context["active"]:
+        context["unavailable"] = service.NO_MODEL_MESSAGE
+    return render(request, "detector/detect.html", context, status=status)
+
+
+@csrf_exempt  # a public API for external clients posting multipart uploads; the page's form keeps CSRF
+@rate_limited("detect")
+def api_detect(request):
+    """POST image=<file> (or sample=<index>), optional threshold in [0, 1] (default 0.25) ->
+    {"width", "height", "detections": [{"label", "score", "box": [x_min, y_min, x_max, y_max]}],
+    "latency_ms"}, boxes in the pixels of the image after EXIF orientation.
+    Errors: {"error": …} with a 4xx, or 503 without an active model."""
+    if request.method != "POST":
+        response = json_error("Use POST with a multipart field 'image'.", 405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        threshold = parse_threshold(request.POST.get("threshold"))
+        image = _image_from_request(request)
+        result = service.detect(image, threshold=threshold)
+    except UploadError as exc:
+        return json_error(exc.message, exc.status)
+    except registry.ModelUnavailable as exc:
+        return json_error(str(exc), 503)
+    return JsonResponse(result.as_json())
+
+
+@require_GET
+def sample_image(request, index):
+    """A sample scene as a JPEG (re-encoded: only pixels leave the server)."""
+    image = service.sample_image(index)
+    if image is None:
+        raise Http404("No such sample.")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    response = HttpResponse(buffer.getvalue(), content_type="image/jpeg")
+    response["Cache-Control"] = "max-age=300"
+    return response

@@ -1,0 +1,118 @@
+"""evaluate_detector --data DIR: VOC mAP@0.5 of the active detector, AP per class, PR curves."""
+
+import json
+import math
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from deepboot_site import registry
+
+
+class Command(BaseCommand):
+    help = (
+        "Evaluate the active detector (or --variant / --model) on a VOC folder: mAP at IoU 0.5 with "
+        "all-point interpolation (VOC 2010+), AP per class, and a precision-recall plot."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", required=True, type=Path, help="VOC folder to evaluate on.")
+        parser.add_argument("--split", choices=("test", "val", "train", "all"), default="test",
+                            help="Which images: the test split (default), or all annotated images.")
+        parser.add_argument("--json", type=Path, help="Write the results as JSON to this file.")
+        parser.add_argument("--variant", choices=("yolo26", "tiny"),
+                            help="Which active model (default: the one the site serves).")
+        parser.add_argument("--model", type=int, help="A registry id instead (active or not).")
+        parser.add_argument("--plot", type=Path, help="Where to save the PR plot (default next to --json, or "
+                            "var/models/detection/evaluations/).")
+        parser.add_argument("--score-threshold", type=float, default=0.01,
+                            help="Lowest detection score counted (default 0.01).")
+
+    def _record(self, options):
+        from deepboot_site.models import TrainedModel
+        from detector import service
+
+        if options["model"] is not None:
+            record = TrainedModel.objects.filter(pk=options["model"], task=service.TASK).first()
+            if record is None:
+                raise CommandError(f"No detection model #{options['model']} in the registry (see list_models).")
+            return record
+        try:
+            architecture = options["variant"] or service.active_architecture()
+        except registry.ModelUnavailable as exc:
+            raise CommandError(str(exc)) from exc
+        record = registry.active_record(service.TASK, architecture)
+        if record is None:
+            raise CommandError(f"No active detection model '{architecture}'. Run: "
+                               f"{registry.slot_command(service.TASK, architecture)}")
+        return record
+
+    def handle(self, *args, **options):
+        from detector import voc
+        from detector.data import DetectionData
+        from detector.metrics import plot_precision_recall
+        from detector.train import evaluate_model, load_model
+
+        if not 0 <= options["score_threshold"] <= 1:
+            raise CommandError("--score-threshold must be between 0 and 1.")
+        for name in ("data", "json", "plot"):  # call_command passes strings as they are
+            if options[name] is not None:
+                options[name] = Path(options[name])
+        record = self._record(options)
+        data_dir = options["data"].expanduser().resolve()
+        path = registry.absolute_path(record.path)
+        if not path.exists():
+            raise CommandError(f"The file of model #{record.pk} is missing: {path}")
+        try:
+            data = DetectionData.load(data_dir, options["split"], class_names=record.class_names)
+        except voc.VocError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Evaluating model #{record.pk} ({record.architecture}, {len(record.class_names)} classes) on "
+            f"{len(data)} images of {data_dir} (split {options['split']}: {voc.split_description(data_dir)})"
+        )
+        started = time.monotonic()
+        model = load_model(path)
+        map50, per_class, n_images = evaluate_model(model, data, list(record.class_names),
+                                                    score_threshold=options["score_threshold"])
+        seconds = time.monotonic() - started
+        if math.isnan(map50):
+            raise CommandError("None of the model's classes appears in these annotations: no mAP to compute.")
+        for name, result in per_class.items():
+            self.stdout.write(f"  {name:>14}: AP {result.ap:.4f}  ({result.n_ground_truth} objects, "
+                              f"{result.n_detections} detections)")
+
+        if options["plot"]:
+            plot_path = options["plot"]
+        elif options["json"]:
+            plot_path = options["json"].with_suffix(".pr.png")
+        else:
+            folder = Path(settings.MODELS_DIR) / "detection" / "evaluations"
+            plot_path = folder / f"model{record.pk}-{data_dir.name}-{options['split']}-{timezone.now():%Y%m%d-%H%M%S}.png"
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_precision_recall(per_class, plot_path, f"{record.architecture} #{record.pk} on {data_dir.name} "
+                              f"({options['split']}): mAP@0.5 {map50:.3f}")
+        report = {
+            "map50": round(map50, 6),
+            "ap": {name: round(result.ap, 6) for name, result in per_class.items()},
+            "n_images": n_images,
+            "n_objects": sum(result.n_ground_truth for result in per_class.values()),
+            "split": options["split"],
+            "data": str(data_dir),
+            "model": {"id": record.pk, "architecture": record.architecture},
+            "iou_threshold": 0.5,
+            "interpolation": "all-point",
+            "seconds": round(seconds, 2),
+            "pr_png": str(plot_path),
+        }
+        if options["json"]:
+            options["json"].parent.mkdir(parents=True, exist_ok=True)
+            options["json"].write_text(json.dumps(report, indent=2))
+            self.stdout.write(f"JSON: {options['json']}")
+        self.stdout.write(f"Precision-recall plot: {plot_path}")
+        self.stdout.write(self.style.SUCCESS(
+            f"mAP@0.5 {map50:.4f} on {n_images} images ({seconds:.1f}s)"
+        ))

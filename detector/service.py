@@ -1,0 +1,174 @@
+"""Serving the detector: the active model loaded once per process, one image in, plain data out.
+
+`detect(image, threshold)` runs the active detector (yolo26 when one is active, else tiny) on an RGB
+Pillow image (EXIF orientation already applied by `deepboot_site.uploads`) and returns a
+`DetectionResult`: the image's size, the detections (boxes in its pixels, best first) and the
+latency. The registry loads each model once per process; `_load` warms it up with one prediction.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from deepboot_site import registry
+
+TASK = "detection"
+ORDER = ("yolo26", "tiny")  # the first active one serves
+DEFAULT_THRESHOLD = 0.25
+IOU_THRESHOLD = 0.45
+MAX_DETECTIONS = 100
+NO_MODEL_MESSAGE = (
+    "No active detection model. Run: python manage.py bootstrap "
+    "(or: python manage.py train_detector --variant tiny --data DIR --activate)"
+)
+# One colour per class index (cycled): distinct on photos and on the demo scenes.
+PALETTE = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4",
+    "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000", "#ffd8b1", "#000075",
+    "#a9a9a9", "#ffe119",
+)
+
+
+@dataclass
+class DetectionResult:
+    width: int
+    height: int
+    detections: list  # [Detection], best first
+    latency_ms: float
+    architecture: str
+    model_id: int
+    class_names: list
+
+    def as_json(self):
+        """The API's answer."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "detections": [d.as_dict() for d in self.detections],
+            "latency_ms": round(self.latency_ms, 2),
+            "model": {"architecture": self.architecture, "id": self.model_id},
+        }
+
+    def colour(self, label):
+        return colour_for(self.class_names, label)
+
+
+def colour_for(class_names, label):
+    index = class_names.index(label) if label in class_names else 0
+    return PALETTE[index % len(PALETTE)]
+
+
+def _load(path):
+    """Load a saved detector and run one prediction, so the first request is not the slow one."""
+    import numpy as np
+
+    from .train import load_model
+
+    model = load_model(path)
+    size = int(model.input_shape[1])
+    model.predict_on_batch(np.zeros((1, size, size, 3), dtype="float32"))
+    return model
+
+
+def active_architecture():
+    """The architecture that serves: the first of ORDER with an active model."""
+    active = {record.architecture for record in registry.active_records(TASK)}
+    for architecture in ORDER:
+        if architecture in active:
+            return architecture
+    extra = sorted(active - set(ORDER))
+    if extra:
+        return extra[0]
+    raise registry.ModelUnavailable(NO_MODEL_MESSAGE)
+
+
+def serving_class_names():
+    """The class names of the model that serves, in output order ([] without one)."""
+    try:
+        record = registry.active_record(TASK, active_architecture())
+    except registry.ModelUnavailable:
+        return []
+    return list(record.class_names) if record else []
+
+
+def load():
+    """The serving model as registry.LoadedModel; ModelUnavailable (naming the command) otherwise."""
+    return registry.load_active(TASK, active_architecture(), loader=_load)
+
+
+def detect(image, threshold=DEFAULT_THRESHOLD, iou_threshold=IOU_THRESHOLD):
+    """Detect objects in an RGB Pillow image -> DetectionResult (boxes in the image's pixels)."""
+    import numpy as np
+
+    from .augment import resize_for_model
+    from .boxes import detect_from_output
+    from .train import boxes_per_cell
+
+    loaded = load()
+    model, record = loaded.model, loaded.record
+    class_names = list(record.class_names)
+    started = time.perf_counter()
+    size = int(model.input_shape[1])
+    pixels = resize_for_model(image, size)[None]
+    output = np.asarray(model.predict_on_batch(pixels), dtype=np.float32)[0]
+    detections = detect_from_output(
+        output, boxes_per_cell(model, len(class_names)), class_names, image.width, image.height,
+        iou_threshold=iou_threshold, score_threshold=threshold, max_detections=MAX_DETECTIONS,
+    )
+    latency_ms = (time.perf_counter() - started) * 1000
+    return DetectionResult(
+        image.width, image.height, detections, latency_ms, record.architecture, record.pk, class_names
+    )
+
+
+# ----------------------------------------------------------------------------------- samples
+
+
+@dataclass
+class Sample:
+    index: int
+    image_id: str
+    path: Path
+
+
+_samples_cache = {}
+
+
+def samples(limit=8):
+    """Up to `limit` images of the test split of the data the serving model was trained on (the
+    held-out demo scenes after bootstrap). Empty when there is no model or the data is gone."""
+    from . import voc
+
+    try:
+        architecture = active_architecture()
+    except registry.ModelUnavailable:
+        return []
+    record = registry.active_record(TASK, architecture)
+    if record is None:
+        return []
+    if record.pk in _samples_cache:
+        return _samples_cache[record.pk]
+    root = Path((record.training_run or {}).get("data", ""))
+    found = []
+    try:
+        for split in ("test", "val"):
+            ids = voc.split_ids(root, split) if root.is_dir() else []
+            if ids:
+                break
+        for image_id in ids[:limit]:
+            annotation = voc.read_annotation(root / "Annotations" / f"{image_id}.xml")
+            found.append(Sample(len(found), image_id, voc.image_path(root, annotation)))
+    except (voc.VocError, OSError):
+        found = []
+    _samples_cache[record.pk] = found
+    return found
+
+
+def sample_image(index):
+    """A sample as an RGB Pillow image (through the shared upload checks), or None."""
+    from deepboot_site.uploads import open_image
+
+    for item in samples():
+        if item.index == index:
+            return open_image(item.path.read_bytes())
+    return None

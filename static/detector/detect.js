@@ -1,0 +1,166 @@
+// The /detect/ page: send the photo (or a sample) to POST /api/detect/, draw a box per detection
+// over the image (SVG, one colour per class), fill the table, and filter both live with the
+// confidence slider. Without JavaScript the form posts to the page, which draws the same thing.
+(function () {
+  "use strict";
+
+  var PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+    "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000", "#ffd8b1",
+    "#000075", "#a9a9a9", "#ffe119"];
+  var SVG = "http://www.w3.org/2000/svg";
+
+  var form = document.getElementById("detect-form");
+  if (!form) { return; }
+  var fileInput = document.getElementById("detect-image");
+  var slider = document.getElementById("detect-threshold");
+  var sliderValue = document.getElementById("detect-threshold-value");
+  var errorBox = document.getElementById("detect-error");
+  var resultBox = document.getElementById("detect-result");
+  var photo = document.getElementById("detect-photo");
+  var boxes = document.getElementById("detect-boxes");
+  var table = document.getElementById("detect-table").querySelector("tbody");
+  var summary = document.getElementById("detect-summary");
+  var submit = document.getElementById("detect-submit");
+  var classes = [];
+  try { classes = JSON.parse(form.dataset.classes || "[]"); } catch (ignored) { classes = []; }
+  var colours = {};
+  var lastSummary = "";
+  var objectUrl = null;
+
+  function colourFor(label) {
+    // The class's index in the model's output, as the server colours it; unknown labels in turn.
+    if (!(label in colours)) {
+      var index = classes.indexOf(label);
+      colours[label] = PALETTE[(index >= 0 ? index : classes.length + Object.keys(colours).length) % PALETTE.length];
+    }
+    return colours[label];
+  }
+
+  function showError(message) {
+    errorBox.textContent = message;
+    errorBox.hidden = !message;
+  }
+
+  function filter() {
+    var threshold = parseFloat(slider.value);
+    sliderValue.textContent = threshold.toFixed(2);
+    var shown = 0;
+    var total = 0;
+    boxes.querySelectorAll(".detect-box").forEach(function (g) {
+      var visible = parseFloat(g.dataset.score) >= threshold;
+      g.style.display = visible ? "" : "none";
+      total += 1;
+      if (visible) { shown += 1; }
+    });
+    table.querySelectorAll("tr[data-score]").forEach(function (row) {
+      row.hidden = parseFloat(row.dataset.score) < threshold;
+    });
+    if (lastSummary) {
+      summary.textContent = shown + " of " + total + " detections at confidence ≥ " + threshold.toFixed(2) +
+        ". " + lastSummary;
+    }
+  }
+
+  function svgElement(name, attributes) {
+    var element = document.createElementNS(SVG, name);
+    Object.keys(attributes).forEach(function (key) { element.setAttribute(key, attributes[key]); });
+    return element;
+  }
+
+  function draw(result) {
+    boxes.setAttribute("viewBox", "0 0 " + result.width + " " + result.height);
+    while (boxes.firstChild) { boxes.removeChild(boxes.firstChild); }
+    while (table.firstChild) { table.removeChild(table.firstChild); }
+    var font = Math.max(10, Math.max(result.width, result.height) / 36);
+    result.detections.forEach(function (d) {
+      var colour = colourFor(d.label);
+      var x0 = d.box[0], y0 = d.box[1], x1 = d.box[2], y1 = d.box[3];
+      var g = svgElement("g", {"class": "detect-box", "data-box": JSON.stringify(d.box), "data-label": d.label,
+        "data-score": String(d.score)});
+      g.appendChild(svgElement("rect", {x: x0, y: y0, width: Math.max(x1 - x0, 0), height: Math.max(y1 - y0, 0),
+        fill: "none", stroke: colour, "stroke-width": 3, "vector-effect": "non-scaling-stroke"}));
+      var text = svgElement("text", {x: x0, y: y0 < font * 1.2 ? y0 + font : y0 - font * 0.25, "font-size": font,
+        fill: colour, stroke: "#000", "stroke-width": font, "stroke-opacity": 0.35, "paint-order": "stroke"});
+      text.textContent = d.label + " " + d.score.toFixed(2);
+      g.appendChild(text);
+      boxes.appendChild(g);
+
+      var row = document.createElement("tr");
+      row.dataset.label = d.label;
+      row.dataset.score = String(d.score);
+      var cell = document.createElement("td");
+      var swatch = svgElement("svg", {"class": "detect-swatch", viewBox: "0 0 10 10", "aria-hidden": "true"});
+      swatch.appendChild(svgElement("rect", {width: 10, height: 10, fill: colour}));
+      cell.appendChild(swatch);
+      cell.appendChild(document.createTextNode(d.label));
+      row.appendChild(cell);
+      [d.score.toFixed(3), d.box.join(", ")].forEach(function (value) {
+        var td = document.createElement("td");
+        td.textContent = value;
+        row.appendChild(td);
+      });
+      table.appendChild(row);
+    });
+    if (!result.detections.length) {
+      var empty = document.createElement("tr");
+      var td = document.createElement("td");
+      td.colSpan = 3;
+      td.textContent = "Nothing detected.";
+      empty.appendChild(td);
+      table.appendChild(empty);
+    }
+    lastSummary = "Model: " + result.model.architecture + " #" + result.model.id + ", " +
+      result.latency_ms.toFixed(1) + " ms on a " + result.width + "×" + result.height + " image.";
+    resultBox.hidden = false;
+    filter();
+  }
+
+  function send(data, previewUrl) {
+    showError("");
+    submit.disabled = true;
+    form.classList.add("busy");
+    // Ask for everything the slider can show; the slider then filters in the page.
+    data.append("threshold", slider.min);
+    fetch(form.dataset.api, {method: "POST", body: data, headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        return response.json().catch(function () { return {error: "The server answered " + response.status + "."}; })
+          .then(function (body) { return {ok: response.ok, body: body}; });
+      })
+      .then(function (answer) {
+        if (!answer.ok) { throw new Error(answer.body.error || "The detection failed."); }
+        photo.src = previewUrl;
+        draw(answer.body);
+      })
+      .catch(function (error) { showError(error.message); })
+      .then(function () { submit.disabled = false; form.classList.remove("busy"); });
+  }
+
+  function sendFile() {
+    var file = fileInput.files && fileInput.files[0];
+    if (!file) { showError("Choose a photo first, or pick a sample."); return; }
+    if (objectUrl) { URL.revokeObjectURL(objectUrl); }
+    objectUrl = URL.createObjectURL(file);
+    var data = new FormData();
+    data.append("image", file);
+    send(data, objectUrl);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var sampleButton = event.submitter && event.submitter.name === "sample" ? event.submitter : null;
+    if (sampleButton) {
+      var data = new FormData();
+      data.append("sample", sampleButton.value);
+      send(data, sampleButton.dataset.src);
+    } else {
+      sendFile();
+    }
+  });
+  fileInput.addEventListener("change", sendFile);
+  slider.addEventListener("input", filter);
+  // A result the server drew (form posted without JavaScript, or before it loaded) filters too.
+  if (!resultBox.hidden) {
+    lastSummary = summary.textContent.trim();
+    filter();
+  }
+}());
