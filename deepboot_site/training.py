@@ -320,7 +320,7 @@ class Run:
             "replicas": self.record.replicas,
             "mixed_precision": self.mixed_precision,
             "jit": self.jit,
-            "started": self.record.started.isoformat(),
+            "started": self.record.started.isoformat() if self.record.started else None,
         }
 
 

@@ -4,6 +4,8 @@ The training itself is classifier/trainer.py; the run (strategy, mixed precision
 records, resume after a kill) is deepboot_site/training.py.
 """
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,6 +55,8 @@ class Command(BaseCommand):
         config = self.config(options)
         name = options["name"] or f"{config.arch}-{time.strftime('%Y%m%d-%H%M%S')}"
         out_dir = Path(settings.MODELS_DIR) / "classification" / name
+        if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
+            out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         if out_dir.exists() and any(out_dir.glob("model.keras")):
             raise CommandError(f"{out_dir} already holds a model; choose another --name.")
         with training.start_run("train_classifier", options, task="classification", architecture=config.arch,
@@ -64,6 +68,10 @@ class Command(BaseCommand):
                 )
             except (ValueError, FileNotFoundError) as exc:  # DataError is a ValueError
                 raise CommandError(str(exc)) from exc
+            if not run.is_chief:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                self.stdout.write("This worker's part is done; the chief saves and registers the model.")
+                return
             run.add_artifact("model", result.model_path)
             run.add_artifact("curves", result.curves_path)
             run.add_artifact("split", result.split_path)
