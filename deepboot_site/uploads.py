@@ -36,7 +36,12 @@ def _megabytes(n_bytes):
 
 
 def check_request_size(request):
-    """Refuse an oversized body from its Content-Length, before Django parses it."""
+    """Refuse an oversized body from its Content-Length, before Django parses it. A chunked body
+    (no Content-Length) is refused too: Django would read it as empty and the message would lie."""
+    if not request.META.get("CONTENT_LENGTH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise UploadError(
+            "Send the upload with a Content-Length header: chunked request bodies are not accepted.", status=411
+        )
     limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -20,8 +20,11 @@ from . import games
 MAX_MESSAGE_BYTES = 4096
 FLOOD_MESSAGES = 20  # more than this many messages ...
 FLOOD_SECONDS = 1.0  # ... within this window is a flood
-CLOSE_TOO_BIG = 1009
-CLOSE_POLICY = 1008
+# Daphne (Autobahn) lets an application close only with 1000 or 3000-4999: sending 1009/1008
+# raises inside the server and the client sees 1011. So the private-use codes 4000 + the
+# standard ones: 4009 "message too big", 4008 "policy violation" (the flood).
+CLOSE_TOO_BIG = 4009
+CLOSE_POLICY = 4008
 
 
 def session_owner(session):
@@ -36,6 +39,11 @@ def session_owner(session):
 
 
 class GameConsumer(AsyncWebsocketConsumer):
+    # A game needs no channel layer (no groups, no pushes from elsewhere). Without one, games go on
+    # when Redis is down while REDIS_URL is set; with it, the consumer would die with the layer's
+    # receive loop (close 1011). An alias that is not configured gives no layer.
+    channel_layer_alias = None
+
     async def connect(self):
         self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
         self.game_id = None

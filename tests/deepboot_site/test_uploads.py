@@ -48,3 +48,12 @@ def test_pixel_limit_follows_the_setting(settings):
     settings.DEEPBOOT_MAX_IMAGE_PIXELS = 1000
     with pytest.raises(UploadError, match="too many pixels"):
         read_uploaded_image(upload_request([("image", "a.jpg", jpeg((64, 48)))]))
+
+
+def test_a_chunked_body_without_content_length_is_refused_with_411():
+    request = upload_request([("image", "a.jpg", jpeg())])
+    del request.META["CONTENT_LENGTH"]
+    request.META["HTTP_TRANSFER_ENCODING"] = "chunked"
+    with pytest.raises(UploadError, match="Content-Length") as error:
+        read_uploaded_image(request)
+    assert error.value.status == 411
