@@ -11,7 +11,7 @@
   var statusEl = root.querySelector("[data-status]");
   var messageEl = root.querySelector("[data-message]");
   var connectionEl = root.querySelector("[data-connection]");
-  var STATUS_TEXT = { playing: "playing", human_won: "you won", ai_won: "the AI won", draw: "draw" };
+  var STATUS_TEXT = { playing: "Playing", human_won: "You won", ai_won: "The AI won", draw: "Draw" };
 
   var socket = null;
   var state = null;
@@ -45,22 +45,28 @@
     return true;
   }
 
-  function heat(q) {
-    // Safe moves are worth 0..1 to the side to move; losing ones are below -1.
-    if (q >= 0) return "hsla(140, 60%, 45%, " + (0.15 + 0.6 * Math.min(q, 1)).toFixed(2) + ")";
-    return "hsla(5, 75%, 50%, " + (0.25 + 0.5 * Math.min(-q / 3, 1)).toFixed(2) + ")";
+  function heat(q, low, high) {
+    // Safe moves are worth about 0..1 to the side to move (their chance to beat a random player);
+    // moves a perfect player would punish are below -1. Greens are scaled between the worst and
+    // the best safe move on the board, so close calls still show.
+    if (q < 0) return "hsl(5, 80%, " + (80 - 12 * Math.min(-q / 3, 1)).toFixed(0) + "%)";
+    var share = high > low ? (q - low) / (high - low) : 1;
+    return "hsl(140, 55%, " + (92 - 34 * share).toFixed(0) + "%)";
   }
 
   function render() {
     var board = state.board;
     var line = state.winning_line || [];
     var myTurn = state.status === "playing" && state.turn === "human";
+    var safe = (state.q_values || []).filter(function (q) { return q !== null && q >= 0; });
+    var low = Math.min.apply(null, safe.concat([Infinity]));
+    var high = Math.max.apply(null, safe.concat([-Infinity]));
     cells.forEach(function (el, i) {
       var mark = board[i] === "." ? "" : board[i];
       var q = state.q_values ? state.q_values[i] : null;
       el.querySelector(".ttt-mark").textContent = mark;
       el.querySelector(".ttt-q").textContent = q === null || q === undefined ? "" : q.toFixed(2);
-      el.style.backgroundColor = q === null || q === undefined ? "" : heat(q);
+      el.style.backgroundColor = q === null || q === undefined ? "" : heat(q, low, high);
       el.classList.toggle("x", mark === "X");
       el.classList.toggle("o", mark === "O");
       el.classList.toggle("win", line.indexOf(i) !== -1);

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from tests.conftest import screenshot
+from tests.tictactoe.agents import active_agent, shipped_dqn_file  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from tests.tictactoe.agents import active_agent, shipped_dqn_file  # noqa: F401  (shared with tests/browser)
 from tictactoe.positions import position_table
 
 
@@ -15,26 +16,3 @@ def perfect_q():
         q = np.nan_to_num(table.bellman_targets(q, 2.0), nan=-9.0)
     return lambda boards: q[table.ids(list(boards))]
 
-
-@pytest.fixture(scope="session")
-def shipped_dqn_file():
-    """The DQN the app ships (tictactoe/pretrained/dqn.keras), copied under var/models/ once."""
-    import shutil
-    from pathlib import Path
-
-    from django.conf import settings
-
-    from tictactoe.demo import PRETRAINED
-
-    target = Path(settings.MODELS_DIR) / "tictactoe" / "tests" / "dqn.keras"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(PRETRAINED / "dqn.keras", target)
-    return target
-
-
-@pytest.fixture
-def active_agent(shipped_dqn_file):
-    """The shipped DQN registered and active (tests using it are marked django_db)."""
-    from deepboot_site import registry
-
-    return registry.register("tictactoe", "dqn", shipped_dqn_file, activate=True, layers=3)
