@@ -359,7 +359,7 @@ def save(model, path):
     import keras
 
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    keras.Model(model.inputs, model.outputs, name=model.name).save(path)  # same layers, not compiled
+    keras.Model(model.inputs[0], model.outputs[0], name=model.name).save(path)  # same layers, not compiled
     return path
 
 
