@@ -78,3 +78,71 @@ class ServiceUnavailableMiddleware:
             response = HttpResponse(loader.get_template("503.html").render({"message": message}), status=503)
         response["Retry-After"] = "5"
         return response
+
+
+class RequestBodyLimit:
+    """ASGI middleware in front of Django: a request body larger than the upload limit allows
+    (413), or a chunked one with no Content-Length (411), is refused from its headers, before
+    Django reads and spools the body. Daphne has buffered it already (a proxy in front should cap
+    bodies too, see SECURITY.md); this keeps the worker from copying it again, so the answer comes
+    at once and the next request is not kept waiting."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            refusal = self.refusal(scope)
+            if refusal is not None:
+                await self.refuse(scope, send, *refusal)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def refusal(scope):
+        from django.conf import settings
+
+        from .uploads import _megabytes
+
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is None:
+            if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+                return 411, "Send the upload with a Content-Length header: chunked request bodies are not accepted."
+            return None
+        limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
+        try:
+            too_large = int(length) > limit + 64 * 1024
+        except ValueError:
+            return 400, "The Content-Length header is not a number."
+        if too_large:
+            return 413, f"The file is too large: the limit is {_megabytes(limit)}."
+        return None
+
+    @staticmethod
+    async def refuse(scope, send, status, message):
+        import html
+        import json
+
+        if scope.get("path", "").startswith("/api/"):
+            body, content_type = json.dumps({"error": message}).encode(), b"application/json"
+        else:
+            body = (
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Upload refused · DeepBoot'
+                f"</title></head><body><h1>Upload refused</h1><p>{html.escape(message)}</p>"
+                '<p><a href="/">Home</a></p></body></html>'
+            ).encode()
+            content_type = b"text/html; charset=utf-8"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

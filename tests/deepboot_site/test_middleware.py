@@ -1,5 +1,6 @@
 """Security headers on every page: a CSP without inline scripts, nosniff, referrer policy, frames denied."""
 
+import json
 import re
 
 import pytest
@@ -63,3 +64,49 @@ def test_database_errors_on_an_api_are_json(rf):
     request = rf.post("/api/classify/")
     response = ServiceUnavailableMiddleware(lambda r: None).process_exception(request, OperationalError("down"))
     assert response.status_code == 503 and b'"error"' in response.content
+
+
+async def asgi_post(path, headers, body=b""):
+    """(status, headers, body) of a POST sent straight to the ASGI application, as Daphne would."""
+    from asgiref.testing import ApplicationCommunicator
+
+    from deepboot_site.asgi import application
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+    }
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": body, "more_body": False})
+    start = await communicator.receive_output(10)
+    content = await communicator.receive_output(10)
+    await communicator.wait(10)
+    return start["status"], dict(start["headers"]), content["body"]
+
+
+@pytest.mark.parametrize("path", ["/api/classify/", "/api/detect/", "/classify/", "/detect/", "/admin/login/"])
+@pytest.mark.parametrize(
+    "headers, status",
+    [
+        ([(b"content-length", b"20000000"), (b"content-type", b"multipart/form-data; boundary=x")], 413),
+        ([(b"transfer-encoding", b"chunked"), (b"content-type", b"multipart/form-data; boundary=x")], 411),
+        ([(b"content-length", b"lots")], 400),
+    ],
+    ids=["too-long", "chunked", "not-a-number"],
+)
+async def test_oversized_and_chunked_bodies_are_refused_before_django_reads_them(path, headers, status):
+    answer, response_headers, body = await asgi_post(path, headers)
+    assert answer == status
+    assert response_headers[b"x-content-type-options"] == b"nosniff"
+    if path.startswith("/api/"):
+        assert response_headers[b"content-type"] == b"application/json"
+        assert json.loads(body)["error"]
+    else:
+        assert b"Upload refused" in body and b"<script" not in body
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_bodies_within_the_limit_reach_django():
+    status, _, body = await asgi_post("/api/classify/", [(b"content-length", b"2"), (b"content-type", b"text/plain")], b"hi")
+    assert status in (400, 503) and b"error" in body  # Django's view answered (no image / no model)
