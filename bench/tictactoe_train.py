@@ -15,7 +15,6 @@ again gives the same weights.
 
 import argparse
 import json
-import re
 import shutil
 import sqlite3
 import sys
