@@ -35,7 +35,7 @@ def model_files(tmp_path_factory):
         model.save(files[name])
 
     save("cnn9", build_cnn9((32, 32, 3), len(CLASSES)))
-    save("tiny", build_tiny(64, classes=len(CLASSES), width=8))
+    save("tiny", build_tiny(64, grid=4, boxes=2, classes=len(CLASSES), width=8))
     save("dqn", build_q_network(8))
     inputs = keras.Input((32, 32, 1))
     save("grey", keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))))

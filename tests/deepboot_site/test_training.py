@@ -104,33 +104,6 @@ def test_mixed_precision_is_on_inside_the_run_and_reset_after():
     assert keras.config.dtype_policy().name == "float32"
 
 
-MIRRORED_SCRIPT = """
-import django, io; django.setup()
-from django.core.management import call_command
-from deepboot_site import training
-from tests.deepboot_site.test_training import tiny_fit, OPTIONS
-call_command("migrate", verbosity=0)
-with training.start_run("train_toy", {**OPTIONS, "distribute": "mirrored"}, stdout=io.StringIO()) as run:
-    history = tiny_fit(run, epochs=2)
-print("REPLICAS", run.replicas, run.global_batch_size(16), len(history.history["loss"]), run.record.distribute)
-"""
-
-
-def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env.update(DEEPBOOT_VAR=str(tmp_path), DEEPBOOT_LOGICAL_CPUS="2", DJANGO_SETTINGS_MODULE="deepboot_site.settings")
-    out = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    line = [l for l in out.stdout.splitlines() if l.startswith("REPLICAS")][-1]
-    assert line.startswith("REPLICAS 2 32 2 MirroredStrategy over 2 replicas")
-
-
 def dead_pid():
     """The id of a process that has just exited (so no process has it now)."""
     import subprocess

@@ -1,5 +1,7 @@
 """train_detector --data DIR: train a YOLO detector on a VOC folder and register it."""
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,6 +81,8 @@ class Command(BaseCommand):
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path(settings.MODELS_DIR) / "detection" / f"{config.variant}-{stamp}-seed{config.seed}"
+        if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
+            out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         started = time.monotonic()
         with training.start_run("train_detector", options, task="detection", architecture=config.variant,
                                 stdout=self.stdout) as run:
@@ -87,6 +91,10 @@ class Command(BaseCommand):
                                stdout=self.stdout, verbose=_keras_verbosity(options["verbosity"], self.stdout))
             except voc.VocError as exc:
                 raise CommandError(str(exc)) from exc
+            if not run.is_chief:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                self.stdout.write("This worker's part is done; the chief saves and registers the model.")
+                return
             run.add_artifact("model", result.model_path)
             run.add_artifact("curves", result.curves_path)
             self.stdout.write(

@@ -1,6 +1,9 @@
 """Train a tic-tac-toe agent, evaluate it, and record it in the model registry."""
 
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -38,6 +41,8 @@ class Command(BaseCommand):
             "train_tictactoe", options, task="tictactoe", architecture=algo, stdout=self.stdout
         ) as run:
             out_dir = settings.MODELS_DIR / "tictactoe" / f"{algo}-seed{config.seed}-run{run.record.pk}"
+            if not run.is_chief:  # another worker of a multi-worker run: it trains, the chief keeps
+                out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
             progress = _Progress(config.episodes)
 
             def on_checkpoint(c):
@@ -65,6 +70,10 @@ class Command(BaseCommand):
                 on_checkpoint=on_checkpoint,
             )
             progress.clear()
+            if not run.is_chief:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                self.stdout.write("This worker's part is done; the chief saves and registers the agent.")
+                return
             for name, path in (("model", trained.path), ("curves", trained.curves), ("evaluation", trained.report_path)):
                 run.add_artifact(name, path)
             record = registry.register(
