@@ -36,13 +36,16 @@
     connectionEl.hidden = !text;
   }
 
+  var pending = []; // what the player asked for while the connection was (re)opening
+
   function send(message) {
     if (!socket || socket.readyState !== WebSocket.OPEN) {
-      say("Not connected: reconnecting, try again in a moment.");
-      return false;
+      pending.push(message);
+      if (pending.length > 5) pending.shift();
+      say("Connecting… your request will be sent as soon as the connection is open.");
+      return;
     }
     socket.send(JSON.stringify(message));
-    return true;
   }
 
   function heat(q, low, high) {
@@ -125,6 +128,9 @@
       showConnection("");
       var saved = storedGame();
       if (saved) send({ type: "resume", game: saved });
+      var queued = pending;
+      pending = [];
+      queued.forEach(send);
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", function () {

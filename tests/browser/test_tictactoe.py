@@ -109,12 +109,13 @@ def test_a_dropped_connection_is_announced_then_resumed(page, asgi_server, activ
     page.wait_for_selector("[data-connection]:not([hidden])")
     assert "Connection lost" in page.inner_text("[data-connection]")
     screenshot(page, "tictactoe-dropped")
-    page.wait_for_selector("[data-connection][hidden]", state="attached", timeout=20_000)
-    assert len(sockets) >= 2 and board(page) == before
     free = before.index(".")
-    page.click(f'[data-cell="{free}"]')
+    page.click(f'[data-cell="{free}"]')  # while it is down: sent once it is back
+    page.wait_for_selector("[data-connection][hidden]", state="attached", timeout=20_000)
     wait_for_marks(page, 4)
-    assert board(page)[free] == "X"
+    assert len(sockets) >= 2
+    after = board(page)
+    assert after[free] == "X" and all(after[i] == before[i] for i in range(9) if before[i] != ".")
 
 
 def test_a_reload_resumes_the_game(page, asgi_server, active_agent):
@@ -129,3 +130,13 @@ def test_a_reload_resumes_the_game(page, asgi_server, active_agent):
     page.reload()
     wait_for_marks(page, 3)
     assert board(page) == before and status(page) == "playing"
+
+
+def test_the_page_fits_a_phone_screen(browser, asgi_server):
+    context = browser.new_context(viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto(asgi_server + "/tictactoe/")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    screenshot(page, "tictactoe-phone")
+    context.close()
+    assert width <= 375
