@@ -190,9 +190,9 @@ def warmup_cosine(lr, total_steps, warmup_steps):
     )
 
 
-def map_callback(model_data, class_names, config, every=1):
+def map_callback(model_data, class_names, config, every=1, stdout=None):
     """A Keras callback adding `val_map50` (VOC mAP@0.5 on the validation images) to each
-    epoch's logs."""
+    epoch's logs (and writing it to `stdout`)."""
     import keras
 
     data, indices = model_data
@@ -206,7 +206,7 @@ def map_callback(model_data, class_names, config, every=1):
                 score_threshold=config.score_threshold, iou_threshold=config.iou_threshold,
             )
             logs["val_map50"] = 0.0 if math.isnan(map50) else map50
-            print(f" - val_map50: {logs['val_map50']:.4f}", flush=True)
+            (stdout or sys.stdout).write(f"epoch {epoch + 1}: val_map50 {logs['val_map50']:.4f}\n")
 
     return ValidationMAP()
 
@@ -291,7 +291,7 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     best_path = out_dir / "model.keras"
     val_indices = list(range(min(len(val_data), config.val_images)))
     ours = [
-        map_callback((val_data, val_indices), class_names, config),
+        map_callback((val_data, val_indices), class_names, config, stdout=stdout),
         keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_map50", mode="max", save_best_only=True),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
     ]

@@ -55,18 +55,32 @@ def _preview_data_url(image):
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _ink_for(colour):
+    """Black or white, whichever reads better on `colour` (#rrggbb)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 150 else "#fff"
+
+
 def _drawn(result):
-    """What the template draws: each detection with its colour, box size and label position."""
+    """What the template draws: each detection with its colour, box, and label tag (same
+    geometry as static/detector/detect.js)."""
     font = max(10.0, max(result.width, result.height) / 36)
     rows = []
     for detection in result.detections:
         x0, y0, x1, y1 = detection.box
+        colour = result.colour(detection.label)
+        text = f"{detection.label} {detection.score:.2f}"
+        tag_h = font * 1.25
+        tag_y = y0 - tag_h if y0 >= tag_h else y0
         rows.append({
             "detection": detection,
             "data": detection.as_dict(),
-            "colour": result.colour(detection.label),
+            "colour": colour,
+            "ink": _ink_for(colour),
+            "text": text,
             "x": x0, "y": y0, "w": max(x1 - x0, 0.0), "h": max(y1 - y0, 0.0),
-            "text_y": y0 + font if y0 < font * 1.2 else y0 - font * 0.25,
+            "tag_y": tag_y, "tag_w": len(text) * font * 0.6 + font * 0.5, "tag_h": tag_h,
+            "text_x": x0 + font * 0.25, "text_y": tag_y + font * 0.95,
         })
     return {"rows": rows, "font": font}
 

@@ -36,6 +36,12 @@
     return colours[label];
   }
 
+  function inkFor(colour) {
+    // Black or white, whichever reads better on the class colour (as the server picks it).
+    var r = parseInt(colour.slice(1, 3), 16), g = parseInt(colour.slice(3, 5), 16), b = parseInt(colour.slice(5, 7), 16);
+    return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#000" : "#fff";
+  }
+
   function showError(message) {
     errorBox.textContent = message;
     errorBox.hidden = !message;
@@ -79,9 +85,13 @@
         "data-score": String(d.score)});
       g.appendChild(svgElement("rect", {x: x0, y: y0, width: Math.max(x1 - x0, 0), height: Math.max(y1 - y0, 0),
         fill: "none", stroke: colour, "stroke-width": 3, "vector-effect": "non-scaling-stroke"}));
-      var text = svgElement("text", {x: x0, y: y0 < font * 1.2 ? y0 + font : y0 - font * 0.25, "font-size": font,
-        fill: colour, stroke: "#000", "stroke-width": font, "stroke-opacity": 0.35, "paint-order": "stroke"});
-      text.textContent = d.label + " " + d.score.toFixed(2);
+      var label = d.label + " " + d.score.toFixed(2);
+      var tagHeight = font * 1.25;
+      var tagY = y0 >= tagHeight ? y0 - tagHeight : y0;
+      g.appendChild(svgElement("rect", {"class": "detect-tag", x: x0, y: tagY, width: label.length * font * 0.6 + font * 0.5,
+        height: tagHeight, fill: colour}));
+      var text = svgElement("text", {x: x0 + font * 0.25, y: tagY + font * 0.95, "font-size": font, fill: inkFor(colour)});
+      text.textContent = label;
       g.appendChild(text);
       boxes.appendChild(g);
 

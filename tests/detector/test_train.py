@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 def test_training_records_validation_map_each_epoch_and_keeps_the_best(trained_detector):
     history = trained_detector.history
-    assert len(history["loss"]) == len(history["val_map50"]) == 8
+    assert len(history["loss"]) == len(history["val_map50"]) == 16
     assert history["loss"][-1] < history["loss"][0]
     assert trained_detector.val_map50 == max(history["val_map50"])
     assert trained_detector.model_path.is_file()
@@ -22,8 +22,8 @@ def test_training_records_validation_map_each_epoch_and_keeps_the_best(trained_d
 
 
 def test_the_briefly_trained_detector_beats_chance_on_validation(trained_detector):
-    # 8 short epochs on 128 scenes: far from the demo's 0.88, far above an untrained net's ~0.
-    assert trained_detector.val_map50 > 0.2
+    # 16 short epochs on 128 scenes: below the demo detector's ~0.89, far above an untrained net's ~0.
+    assert trained_detector.val_map50 > 0.4
 
 
 def test_saved_model_evaluates_the_same_after_reloading(trained_detector, demo_scenes):
