@@ -3,7 +3,9 @@
 Client -> server: {"type": "new", "first": "human"|"ai"}, {"type": "move", "cell": 0-8},
 {"type": "resume", "game": "<uuid>"}. Server -> client: {"type": "state", ...} (see
 games.GameState) or {"type": "error", "code": ..., "message": ...}. After an error the
-connection stays open, except for an oversized frame or a flood: error, then close.
+connection stays open, except for an oversized frame or a flood: error, then close. With the
+database unreachable a move gets an "unavailable" error (nothing changed) and a new connection
+gets that error and then a close (4503).
 """
 
 import json
@@ -14,6 +16,7 @@ from importlib import import_module
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from . import games
 
@@ -25,6 +28,9 @@ FLOOD_SECONDS = 1.0  # ... within this window is a flood
 # standard ones: 4009 "message too big", 4008 "policy violation" (the flood).
 CLOSE_TOO_BIG = 4009
 CLOSE_POLICY = 4008
+CLOSE_UNAVAILABLE = 4503  # the database is unreachable (HTTP would say 503)
+DATABASE_DOWN = (OperationalError, InterfaceError)
+STORE_DOWN_MESSAGE = "Games cannot be stored right now (the database is unavailable). Your game is saved; try again in a moment."
 
 
 def session_owner(session):
@@ -45,10 +51,16 @@ class GameConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
 
     async def connect(self):
-        self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
         self.game_id = None
         self.arrivals = deque()
         self.closing = False
+        try:
+            self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
+        except DATABASE_DOWN:
+            # Say why instead of failing the handshake; the page reconnects (with backoff) by itself.
+            await self.accept()
+            await self.refuse("unavailable", STORE_DOWN_MESSAGE, CLOSE_UNAVAILABLE)
+            return
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -82,6 +94,10 @@ class GameConsumer(AsyncWebsocketConsumer):
             outcome = await handler(message)
         except games.GameError as error:
             await self.send_error(error.code, error.message)
+            return
+        except DATABASE_DOWN:
+            # The move's transaction rolled back: nothing changed; the same move can be sent again.
+            await self.send_error("unavailable", STORE_DOWN_MESSAGE)
             return
         self.game_id = outcome.state.game
         await self.send(text_data=json.dumps(outcome.state.to_message()))

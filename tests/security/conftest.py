@@ -12,6 +12,17 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_model_cache():
+    """Each test's registry rows are rolled back, so their ids come again in the next test: forget
+    the models loaded in this process, or a row of a later test would get an earlier test's model."""
+    from deepboot_site import registry
+
+    registry.clear_cache()
+    yield
+    registry.clear_cache()
+
+
 @pytest.fixture(scope="session")
 def dqn_file():
     """A small DQN (the app's own network function, untrained) saved once per test run."""
