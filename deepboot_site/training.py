@@ -99,7 +99,15 @@ def choose_strategy(name):
         except json.JSONDecodeError as exc:
             raise CommandError(f"TF_CONFIG is not valid JSON: {exc}") from None
         _fix_keras_for_multiworker()
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as exc:
+            if "configured at program startup" not in str(exc):
+                raise
+            raise CommandError(
+                "--distribute multiworker must set TensorFlow up before anything else uses it: build no "
+                "model and run no TensorFlow op before training.start_run."
+            ) from exc
         workers = len(cluster.get("cluster", {}).get("worker", []))
         return strategy, (
             f"MultiWorkerMirroredStrategy, {workers} workers, {strategy.num_replicas_in_sync} replicas in all ({why})"

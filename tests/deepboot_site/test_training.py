@@ -1,5 +1,6 @@
 """The shared training run: strategy choice, per-epoch records, statuses and resuming."""
 
+import json
 from io import StringIO
 
 import numpy as np
@@ -185,3 +186,13 @@ def test_a_follower_worker_trains_but_records_nothing(monkeypatch):
     assert TrainingRun.objects.count() == 0 and "Worker 1" in out.getvalue()
     assert not run.backup_dir.exists()
     assert keras.config.dtype_policy().name == "float32"
+
+
+def test_multiworker_after_tensorflow_started_is_a_clear_error(monkeypatch):
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # TensorFlow is running in this process now
+    cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
+    with pytest.raises(CommandError, match="before training.start_run"):
+        training.choose_strategy("multiworker")

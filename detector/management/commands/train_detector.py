@@ -2,6 +2,8 @@
 
 import shutil
 import tempfile
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -71,9 +73,13 @@ class Command(BaseCommand):
         try:
             config = config.resolved()
             if config.variant == "tiny":
-                from detector.networks import build_tiny
-
-                build_tiny(config.image_size, config.grid, classes=1)  # checks size / grid early
+                # build_tiny's size / grid check, without building: TensorFlow must not start before
+                # the run picks its strategy (MultiWorkerMirroredStrategy configures it at startup).
+                stride = config.image_size // config.grid
+                if config.image_size % config.grid or stride < 2 or stride & (stride - 1):
+                    raise ValueError(
+                        f"tiny needs image_size / grid to be a power of two, not {config.image_size}/{config.grid}"
+                    )
             elif config.image_size % 64:
                 raise ValueError(f"yolo26 needs an image size that is a multiple of 64, not {config.image_size}")
         except ValueError as exc:
@@ -81,6 +87,8 @@ class Command(BaseCommand):
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path(settings.MODELS_DIR) / "detection" / f"{config.variant}-{stamp}-seed{config.seed}"
+        if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
+            out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
             out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         started = time.monotonic()
