@@ -401,11 +401,19 @@ def _find_or_create_record(command, arguments, task, architecture):
         .order_by("-started")
         .first()
     )
-    if resumable is not None and resumable.status == TrainingRun.Status.RUNNING:
+    if (
+        resumable is not None
+        and resumable.status == TrainingRun.Status.RUNNING
+        and resumable.host == socket.gethostname()
+        and resumable.pid not in (None, os.getpid())
+    ):
+        # reap_dead_runs left it running: its process is alive on this host.
         raise CommandError(
             f"Run #{resumable.pk} with the same command line is still running "
             f"(pid {resumable.pid} on {resumable.host}); wait for it, or stop it first."
         )
+    # A "running" run of another host cannot be checked from here: the same command line takes it
+    # over (its host is gone, or the run moved), resuming from the checkpoints when they are shared.
     if resumable is not None and backup_root(key).exists():
         resumable.status = TrainingRun.Status.RUNNING
         resumable.resumed += 1

@@ -196,3 +196,12 @@ def test_multiworker_after_tensorflow_started_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps(cluster))
     with pytest.raises(CommandError, match="before training.start_run"):
         training.choose_strategy("multiworker")
+
+
+@pytest.mark.django_db
+def test_a_run_left_running_by_another_host_is_taken_over_by_the_same_command_line():
+    key = training.resume_key("train_toy", training.run_arguments(OPTIONS))
+    lost = TrainingRun.objects.create(command="train_toy", resume_key=key, host="lost-gpu-host", pid=1)
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        assert run.record.pk != lost.pk, "no checkpoint of it here: a new run starts"
+    assert TrainingRun.objects.get(pk=run.record.pk).status == "finished"
