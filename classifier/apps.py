@@ -12,6 +12,7 @@ class ClassifierConfig(AppConfig):
         Slot("classification", arch, DEMO_TRAIN.format(arch=arch))
         for arch in ("cnn9", "vgg16", "resnet152")
     ]
+    bootstrap_demo = "classifier.bootstrap.make_demo"
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).
     datasets = {"caltech101": "classifier.datasets.CALTECH101"}
     demo_data = {"classification": "classifier.demo_data.make_demo_data"}

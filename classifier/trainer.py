@@ -74,6 +74,13 @@ class TrainConfig:
     patience: int = 5
     """Early stopping: epochs without validation improvement before stopping."""
     dropout: float = 0.5
+    recalibrate_bn: bool = False
+    """After fitting, re-estimate batch-norm statistics on a few training batches. A run of a
+    handful of steps leaves ResNet's moving averages near their initial values, which makes its
+    inference-mode outputs degenerate (one class at ~100%); this fixes that cheaply."""
+    eager: bool = False
+    """Run Keras eagerly (no graph tracing). Tracing ResNet152's training step takes minutes on a
+    CPU, so for a handful of steps (smoke tests, the CPU demo) eager is much faster."""
 
     def learning_rate(self):
         if self.lr is not None:
@@ -129,7 +136,8 @@ def compile_network(model, config, lr, num_classes, jit=False):
         optimizer=make_optimizer(config.optimizer, lr, decay),
         loss="categorical_crossentropy",
         metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=min(5, num_classes), name="top5")],
-        jit_compile=jit,
+        jit_compile=jit and not config.eager,
+        run_eagerly=config.eager,
     )
 
 
@@ -225,7 +233,40 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
         with hooks.scope():
             compile_network(model, config, config.learning_rate(), num_classes, hooks.jit)
         _fit(model, config, hooks, f"{stage_prefix}fit", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+    if config.recalibrate_bn:
+        plain = data_module.make_dataset(dataset.root, train_items, size, batch, num_classes=num_classes,
+                                         labels=labels)
+        count = recalibrate_batch_norm(model, plain)
+        hooks.say(f"Batch-norm statistics re-estimated on {count} training batch(es)")
     return model, rows
+
+
+def _all_layers(layer):
+    yield layer
+    for child in getattr(layer, "layers", ()):
+        yield from _all_layers(child)
+
+
+def recalibrate_batch_norm(model, dataset, batches=4):
+    """Set every trainable BatchNormalization's moving mean/variance to the average of its batch
+    statistics over `batches` batches of `dataset` (forward passes only, weights untouched)."""
+    import keras
+
+    layers = [l for l in _all_layers(model) if isinstance(l, keras.layers.BatchNormalization) and l.trainable]
+    if not layers:
+        return 0
+    momentum = [layer.momentum for layer in layers]
+    seen = 0
+    try:
+        for images, _ in dataset.take(batches):
+            for layer in layers:
+                layer.momentum = seen / (seen + 1)  # a running mean over the batches seen so far
+            model(images, training=True)
+            seen += 1
+    finally:
+        for layer, value in zip(layers, momentum):
+            layer.momentum = value
+    return seen
 
 
 def predict_items(model, root, items, image_size, batch_size=32):
@@ -267,11 +308,6 @@ def pseudo_label(model, root, items, image_size, confidence):
         "mean_confidence_kept": float(np.mean(scores[keep])) if keep else None,
     }
     return [items[i] for i in keep], [int(best[i]) for i in keep], report
-
-
-def _last_metric(rows, name):
-    values = [row[name] for row in rows if name in row]
-    return max(values) if values else None
 
 
 def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None):

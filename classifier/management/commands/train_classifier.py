@@ -44,6 +44,11 @@ class Command(BaseCommand):
                             help="Self-training keeps predictions at least this probable. Default 0.9.")
         parser.add_argument("--folds", type=int, default=0, help="K-fold cross-validation with K folds.")
         parser.add_argument("--patience", type=int, default=5, help="Early stopping patience in epochs. Default 5.")
+        parser.add_argument("--run-eagerly", action="store_true",
+                            help="No graph tracing: faster for a few steps of resnet152 on a CPU (smoke tests).")
+        parser.add_argument("--recalibrate-bn", action="store_true",
+                            help="Re-estimate batch-norm statistics on training batches after fitting "
+                            "(for very short runs of resnet152).")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the split, the weights and augmentation.")
         parser.add_argument("--name", help="Run name (folder under var/models/classification/); default ARCH-TIME.")
         parser.add_argument("--activate", action="store_true", help="Make the new model the active one of its slot.")
@@ -137,4 +142,5 @@ class Command(BaseCommand):
             two_stage=options["two_stage"], fine_tune_lr=options["fine_tune_lr"],
             self_training=str(unlabelled) if unlabelled else None, confidence=options["confidence"],
             folds=options["folds"], seed=options["seed"], patience=options["patience"],
+            eager=options["run_eagerly"], recalibrate_bn=options["recalibrate_bn"],
         )

@@ -1,0 +1,60 @@
+"""`python manage.py bootstrap` for the classifier: demo data, and a demo model for every empty slot.
+
+Offline and on 2 CPU cores in a few minutes: generated shapes (make_demo_data classification),
+small images and few epochs. ResNet152 runs eagerly for its handful of steps, because tracing its
+training graph alone takes minutes on a CPU. Each model's measured test accuracy is recorded in
+the registry, and `evaluate_classifier` runs at the end so the Models page has its chart.
+"""
+
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+
+from deepboot_site import registry
+
+DEMO_DIR_NAME = "demo-classification"
+DEMO_PER_CLASS = 30
+DEMO_SEED = 0
+# (arch, command-line flags): small, so the three fit in a few CPU-minutes.
+DEMO_TRAINING = (
+    ("cnn9", ["--image-size", "48", "--epochs", "8", "--batch-size", "16", "--patience", "8"]),
+    ("vgg16", ["--image-size", "32", "--epochs", "5", "--batch-size", "16"]),
+    ("resnet152", ["--image-size", "32", "--epochs", "1", "--batch-size", "32", "--lr", "1e-3", "--run-eagerly",
+                   "--recalibrate-bn"]),
+)
+
+
+def demo_dir():
+    return Path(settings.DATA_DIR) / DEMO_DIR_NAME
+
+
+def make_demo(stdout, style):
+    """Make the demo data and train the demo networks whose slots have no active model."""
+    missing = [(arch, flags) for arch, flags in DEMO_TRAINING if registry.active_record("classification", arch) is None]
+    if not missing:
+        stdout.write("  every classification slot has an active model: nothing to do")
+        return
+    data = demo_dir()
+    if not data.is_dir() or not any(data.iterdir()):
+        from classifier.demo_data import make_demo_data
+
+        started = time.monotonic()
+        stdout.write(f"  making demo data in {data}")
+        make_demo_data(data, seed=DEMO_SEED, stdout=stdout, per_class=DEMO_PER_CLASS)
+        stdout.write(f"  demo data done in {time.monotonic() - started:.1f}s")
+    else:
+        stdout.write(f"  using the demo data already in {data}")
+    for arch, flags in missing:
+        started = time.monotonic()
+        stdout.write(f"  training the demo {arch} ({' '.join(flags)})")
+        call_command(
+            "train_classifier", "--arch", arch, "--data", str(data), "--seed", str(DEMO_SEED),
+            "--name", f"demo-{arch}-{time.strftime('%Y%m%d-%H%M%S')}", "--activate", *flags, stdout=stdout,
+        )
+        stdout.write(style.SUCCESS(f"  demo {arch} trained in {time.monotonic() - started:.1f}s"))
+    started = time.monotonic()
+    stdout.write("  evaluating the active classifiers on the demo test split")
+    call_command("evaluate_classifier", "--data", str(data), "--split", "test", stdout=stdout)
+    stdout.write(f"  evaluation done in {time.monotonic() - started:.1f}s")
