@@ -71,19 +71,30 @@ def hit(scope, client, rate):
     return count <= limit, retry_after
 
 
-def rate_limited(scope):
-    """Decorate a view: at most DEEPBOOT_API_RATE requests per client per period to this scope."""
+def rate_limited(scope, methods=None):
+    """Decorate a view: at most DEEPBOOT_API_RATE requests per client per period to this scope.
+
+    `methods` (e.g. ["POST"]) counts only those, so a page's GETs stay free while its form posts,
+    which run the same models as the API, are limited too. Over the limit: 429 with Retry-After,
+    as JSON on /api/ and as a page elsewhere."""
 
     def decorator(view):
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
+            if methods is not None and request.method not in methods:
+                return view(request, *args, **kwargs)
             allowed, retry_after = hit(scope, client_address(request), settings.DEEPBOOT_API_RATE)
             if not allowed:
-                response = json_error(
+                message = (
                     f"Too many requests: the limit is {settings.DEEPBOOT_API_RATE} per client. "
-                    f"Try again in {retry_after} s.",
-                    429,
+                    f"Try again in {retry_after} s."
                 )
+                if request.path.startswith("/api/"):
+                    response = json_error(message, 429)
+                else:
+                    from django.shortcuts import render
+
+                    response = render(request, "429.html", {"message": message}, status=429)
                 response["Retry-After"] = str(retry_after)
                 return response
             return view(request, *args, **kwargs)

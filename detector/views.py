@@ -86,6 +86,7 @@ def _drawn(result):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("detect-page", methods=["POST"])  # the form runs the model as the API does
 def page(request):
     context = {
         "samples": service.samples(),

@@ -72,3 +72,21 @@ def test_an_unreachable_cache_lets_requests_through(settings, monkeypatch):
 
     monkeypatch.setattr(ratelimit.cache, "add", down)
     assert [echo(request_from("10.0.0.5")).status_code for _ in range(3)] == [200, 200, 200]
+
+
+@ratelimit.rate_limited("test-page", methods=["POST"])
+def page(request):
+    from django.http import HttpResponse
+
+    return HttpResponse("the page")
+
+
+def test_a_page_counts_only_the_methods_named_and_answers_a_page(settings):
+    settings.DEEPBOOT_API_RATE = "1/m"
+    factory = RequestFactory()
+    assert [page(factory.get("/demo/", REMOTE_ADDR="10.3.0.1")).status_code for _ in range(3)] == [200] * 3
+    assert page(factory.post("/demo/", REMOTE_ADDR="10.3.0.1")).status_code == 200
+    refused = page(factory.post("/demo/", REMOTE_ADDR="10.3.0.1"))
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Content-Type"].startswith("text/html") and b"Too many requests" in refused.content
+    assert page(factory.get("/demo/", REMOTE_ADDR="10.3.0.1")).status_code == 200, "reading the page stays free"
