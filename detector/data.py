@@ -57,7 +57,7 @@ class DetectionData:
         voc.check_layout(root)
         ids = voc.split_ids(root, split)
         if not ids:
-            raise voc.VocError(f"{root}: the '{split}' split is empty")
+            raise voc.VocError(f"{root}: the '{split}' split is empty (use --split all to take every image)")
         annotations = voc.load_annotations(root, ids)
         names = list(class_names) if class_names else voc.class_names(annotations)
         data = cls(root, split, annotations, names)
@@ -97,29 +97,44 @@ class DetectionData:
         return pixels.astype(np.float32), target
 
     def dataset(self, *, image_size, grid, batch_size, augment_config=None, shuffle=True, seed=0,
-                repeat=False):
+                repeat=False, workers=None):
         """A tf.data.Dataset of (pixels (batch, size, size, 3), targets (batch, S, S, 5 + C)).
 
         Augmented with `augment_config` (None: plain resize), reshuffled each epoch with a fresh
-        random stream per epoch derived from `seed`.
+        random stream per epoch derived from `seed`. `workers` Python generators (default: 1 for
+        small splits, up to 8 for large ones such as VOC) decode and augment in parallel threads
+        (Pillow releases the GIL); their outputs are interleaved in a fixed order.
         """
+        import os
+
         import tensorflow as tf
 
         config = augment_config or AugmentConfig.none()
         n_classes = len(self.class_names)
-        epoch = [0]
+        if workers is None:
+            workers = 1 if len(self) <= 2000 else min(8, os.cpu_count() or 1)
+        workers = max(1, min(workers, len(self)))
+        epochs = {}  # worker -> passes started, so each pass reshuffles
 
-        def generate():
-            rng = np.random.default_rng([seed, epoch[0]])
-            epoch[0] += 1
-            order = rng.permutation(len(self)) if shuffle else np.arange(len(self))
-            for index in order:
+        def generate(worker):
+            worker = int(worker)
+            epoch = epochs.get(worker, 0)
+            epochs[worker] = epoch + 1
+            order = np.random.default_rng([seed, epoch]).permutation(len(self)) if shuffle else np.arange(len(self))
+            rng = np.random.default_rng([seed, epoch, worker])
+            for index in order[worker::workers]:
                 yield self.example(int(index), image_size, grid, config, rng)
 
         signature = (
             tf.TensorSpec((image_size, image_size, 3), tf.float32),
             tf.TensorSpec((grid, grid, 5 + n_classes), tf.float32),
         )
-        ds = tf.data.Dataset.from_generator(generate, output_signature=signature)
+        if workers == 1:
+            ds = tf.data.Dataset.from_generator(generate, args=(0,), output_signature=signature)
+        else:
+            ds = tf.data.Dataset.range(workers).interleave(
+                lambda worker: tf.data.Dataset.from_generator(generate, args=(worker,), output_signature=signature),
+                cycle_length=workers, block_length=1, num_parallel_calls=workers, deterministic=True,
+            )
         ds = ds.repeat() if repeat else ds.apply(tf.data.experimental.assert_cardinality(len(self)))
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -95,3 +95,15 @@ def test_train_detector_refuses_bad_options(small_scenes, arguments, message):
 def test_train_detector_refuses_a_folder_that_is_not_voc(tmp_path):
     with pytest.raises(CommandError, match="not in VOC layout"):
         call_command("train_detector", "--data", str(tmp_path), stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_folder_too_small_for_a_validation_split_validates_on_training_images(tmp_path):
+    from detector.demo_data import make_demo_data
+
+    make_demo_data(tmp_path, seed=1, images=3, stdout=io.StringIO())
+    (tmp_path / "ImageSets" / "Main").joinpath("val.txt").write_text("")
+    out = io.StringIO()
+    call_command("train_detector", "--data", str(tmp_path), "--epochs", "1", "--batch-size", "2",
+                 "--image-size", "32", "--grid", "4", stdout=out)
+    assert "validating on the training images" in out.getvalue()

@@ -106,7 +106,7 @@ class Command(BaseCommand):
             run.add_artifact("model", result.model_path)
             run.add_artifact("curves", result.curves_path)
             self.stdout.write(
-                f"Trained in {result.seconds:.1f}s; best validation mAP@0.5 {result.val_map50:.4f} "
+                f"Trained in {result.seconds:.1f}s ({result.extra['cpu_seconds']:.0f} CPU-seconds); best validation mAP@0.5 {result.val_map50:.4f} "
                 f"(epoch {result.best_epoch}). Model: {result.model_path}\nCurves: {result.curves_path}"
             )
 
@@ -114,7 +114,8 @@ class Command(BaseCommand):
 
             model = load_model(result.model_path)  # the best epoch, as it will be served
             metrics = {"val_map50": round(result.val_map50, 4), "best_epoch": result.best_epoch,
-                       "train_seconds": round(result.seconds, 1), "epochs": config.epochs}
+                       "train_seconds": round(result.seconds, 1),
+                       "train_cpu_seconds": round(result.extra["cpu_seconds"], 1), "epochs": config.epochs}
             try:
                 test = DetectionData.load(data, "test", class_names=result.class_names)
             except voc.VocError as exc:
