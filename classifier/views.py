@@ -42,6 +42,7 @@ def _wants_gradcam(request):
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("classify-page", methods=["POST"])  # the form runs the models as the API does
 def page(request):
     context = {"samples": service.samples(), "active": registry.active_records(service.TASK)}
     status = 200

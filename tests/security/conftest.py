@@ -5,6 +5,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+# Plain asserts in the shared checkers report their values, as in the tests themselves.
+pytest.register_assert_rewrite("tests.security.game_rules", "tests.security.servers")
+
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
