@@ -25,8 +25,8 @@ LAMBDA_NOOBJ = 0.5
 TERMS = ("coord_xy", "coord_wh", "object", "no_object", "classes")
 
 
-def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NOOBJ, rescore=True):
-    """Each loss term, averaged over the batch, as a dict of scalars.
+def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NOOBJ, rescore=True, reduce=True):
+    """Each loss term, averaged over the batch, as a dict of scalars (reduce=False: per image, (batch,)).
 
     y_true: (batch, S, S, 5 + C) targets. act: activated predictions, a dict as `boxes.activate`
     returns (xy, sqrt_wh (batch, S, S, B, 2), confidence (batch, S, S, B), classes (batch, S, S, C)).
@@ -37,7 +37,6 @@ def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NO
     true_wh = y_true[..., 3:5]
     true_classes = y_true[..., 5:]
     grid = ops.shape(y_true)[1]
-    batch = ops.cast(ops.shape(y_true)[0], "float32")
 
     # Responsible predictor: highest IoU with the cell's object (the first one on ties).
     pred_boxes = cell_boxes_to_xyxy(act["xy"], ops.square(act["sqrt_wh"]), grid)  # (b, S, S, B, 4)
@@ -55,31 +54,39 @@ def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NO
     no_object_error = ops.square(act["confidence"])
     class_error = ops.sum(ops.square(act["classes"] - true_classes), axis=-1)
 
-    return {
-        "coord_xy": lambda_coord * ops.sum(responsible * xy_error) / batch,
-        "coord_wh": lambda_coord * ops.sum(responsible * wh_error) / batch,
-        "object": ops.sum(responsible * object_error) / batch,
-        "no_object": lambda_noobj * ops.sum((1.0 - responsible) * no_object_error) / batch,
-        "classes": ops.sum(has_object * class_error) / batch,
+    per_image = {
+        "coord_xy": lambda_coord * ops.sum(responsible * xy_error, axis=(1, 2, 3)),
+        "coord_wh": lambda_coord * ops.sum(responsible * wh_error, axis=(1, 2, 3)),
+        "object": ops.sum(responsible * object_error, axis=(1, 2, 3)),
+        "no_object": lambda_noobj * ops.sum((1.0 - responsible) * no_object_error, axis=(1, 2, 3)),
+        "classes": ops.sum(has_object * class_error, axis=(1, 2)),
     }
+    if not reduce:
+        return per_image
+    return {name: ops.mean(value) for name, value in per_image.items()}
 
 
-def yolo_loss(y_true, y_pred, *, boxes, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NOOBJ, rescore=True):
-    """The total YOLO loss of raw predictions (batch, S, S, B*5 + C) against targets."""
+def yolo_loss(y_true, y_pred, *, boxes, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NOOBJ, rescore=True,
+              reduce=True):
+    """The total YOLO loss of raw predictions (batch, S, S, B*5 + C) against targets: the batch
+    mean, or (reduce=False) one value per image."""
     terms = loss_terms(
-        y_true, activate(y_pred, boxes), lambda_coord=lambda_coord, lambda_noobj=lambda_noobj, rescore=rescore
+        y_true, activate(y_pred, boxes), lambda_coord=lambda_coord, lambda_noobj=lambda_noobj, rescore=rescore,
+        reduce=False,
     )
-    return sum(terms.values())
+    per_image = sum(terms.values())
+    return ops.mean(per_image) if reduce else per_image
 
 
 @keras.saving.register_keras_serializable(package="detector")
 class YoloLoss(keras.losses.Loss):
-    """YOLO v1 loss as a Keras loss; the batch mean is taken inside, so the reduction is a sum."""
+    """YOLO v1 loss as a Keras loss: one value per image, averaged by Keras (which also divides
+    by the replicas under a tf.distribute strategy, so gradients sum to the global batch mean)."""
 
     def __init__(self, boxes=2, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NOOBJ, rescore=True,
                  name="yolo_loss", **kwargs):
         kwargs.pop("reduction", None)
-        super().__init__(name=name, reduction="sum", **kwargs)
+        super().__init__(name=name, reduction="sum_over_batch_size", **kwargs)
         self.boxes = boxes
         self.lambda_coord = lambda_coord
         self.lambda_noobj = lambda_noobj
@@ -88,7 +95,7 @@ class YoloLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         return yolo_loss(
             y_true, y_pred, boxes=self.boxes, lambda_coord=self.lambda_coord,
-            lambda_noobj=self.lambda_noobj, rescore=self.rescore,
+            lambda_noobj=self.lambda_noobj, rescore=self.rescore, reduce=False,
         )
 
     def get_config(self):

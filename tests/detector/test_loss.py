@@ -124,3 +124,13 @@ def test_keras_loss_matches_the_function_and_round_trips_its_config():
     loss = YoloLoss(boxes=2, lambda_noobj=0.25)
     assert float(loss(y, raw)) == pytest.approx(float(yolo_loss(y, raw, boxes=2, lambda_noobj=0.25)), rel=1e-5)
     assert YoloLoss.from_config(loss.get_config()).lambda_noobj == 0.25
+
+
+def test_per_image_values_average_to_the_batch_loss():
+    rng = np.random.default_rng(2)
+    raw = rng.normal(size=(3, 2, 2, 12)).astype("float32")
+    y = np.concatenate([target_with_one_object(), np.zeros((2, 2, 2, 7), "float32")])
+    per_image = np.asarray(yolo_loss(y, raw, boxes=2, reduce=False))
+    assert per_image.shape == (3,)
+    assert float(yolo_loss(y, raw, boxes=2)) == pytest.approx(per_image.mean(), rel=1e-5)
+    assert per_image[0] > 0 and per_image[1] > 0  # empty images still pay for their confidences
