@@ -12,6 +12,8 @@ from pathlib import Path
 
 from deepboot_site import registry
 
+from .draw import PALETTE, colour_for  # noqa: F401  (the page colours classes as the PNGs do)
+
 TASK = "detection"
 ORDER = ("yolo26", "tiny")  # the first active one serves
 DEFAULT_THRESHOLD = 0.25
@@ -21,14 +23,6 @@ NO_MODEL_MESSAGE = (
     "No active detection model. Run: python manage.py bootstrap "
     "(or: python manage.py train_detector --variant tiny --data DIR --activate)"
 )
-# One colour per class index (cycled): distinct on photos and on the demo scenes.
-PALETTE = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4",
-    "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000", "#ffd8b1", "#000075",
-    "#a9a9a9", "#ffe119",
-)
-
-
 @dataclass
 class DetectionResult:
     width: int
@@ -51,11 +45,6 @@ class DetectionResult:
 
     def colour(self, label):
         return colour_for(self.class_names, label)
-
-
-def colour_for(class_names, label):
-    index = class_names.index(label) if label in class_names else 0
-    return PALETTE[index % len(PALETTE)]
 
 
 def _load(path):

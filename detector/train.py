@@ -155,8 +155,13 @@ def ground_truths(data, indices=None):
     }
 
 
-def evaluate_model(model, data, class_names, *, indices=None, score_threshold=0.01, iou_threshold=0.5):
-    """(map50, {class: ClassResult}, n_images) of a model on (some images of) a DetectionData."""
+def evaluate_model(model, data, class_names, *, indices=None, score_threshold=0.01, iou_threshold=0.5,
+                   examples_png=None, examples=8, example_threshold=0.25):
+    """(map50, {class: ClassResult}, n_images) of a model on (some images of) a DetectionData.
+
+    examples_png: also save the first `examples` images with their detections (score >=
+    example_threshold) drawn, as a PNG grid."""
+    from .draw import detection_grid
     from .metrics import evaluate
 
     indices = list(range(len(data))) if indices is None else list(indices)
@@ -164,6 +169,13 @@ def evaluate_model(model, data, class_names, *, indices=None, score_threshold=0.
         model, data, class_names, indices=indices, score_threshold=score_threshold, iou_threshold=iou_threshold
     )
     map50, per_class = evaluate(found, ground_truths(data, indices), class_names)
+    if examples_png is not None:
+        shown = indices[:examples]
+        detection_grid(
+            [data.image(i) for i in shown],
+            [[d for d in found[data.annotations[i].image_id] if d.score >= example_threshold] for i in shown],
+            class_names, examples_png,
+        )
     return map50, per_class, len(indices)
 
 

@@ -216,3 +216,10 @@ def test_page_without_a_model_says_which_command_to_run(client):
     response = client.get("/detect/")
     assert response.status_code == 200
     assert "manage.py bootstrap" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_models_page_invites_training_yolo26(client, active_detector):
+    html = client.get("/models/").content.decode()
+    assert "train_detector --variant yolo26" in html
+    assert "fetch_dataset voc2007" in html

@@ -10,6 +10,7 @@ from functools import partial
 
 import pytest
 from django.core.management import call_command
+from PIL import Image
 from django.core.management.base import CommandError
 
 
@@ -24,6 +25,7 @@ def test_evaluate_detector_writes_the_documented_json(active_detector, demo_scen
     assert 0 <= report["map50"] <= 1 and set(report["ap"]) <= set(active_detector.class_names)
     assert report["map50"] == pytest.approx(sum(report["ap"].values()) / len(report["ap"]), abs=1e-5)
     assert (tmp_path / "eval.pr.png").read_bytes()[:4] == b"\x89PNG"
+    assert Image.open(report["detections_png"]).size[0] == 4 * 256  # the first test scenes, boxes drawn
     assert "mAP@0.5" in out.getvalue()
 
 

@@ -73,7 +73,7 @@ def test_train_detector_smoke_registers_the_model_with_its_run(small_scenes):
     run = TrainingRun.objects.get(model=record)
     assert run.status == TrainingRun.Status.FINISHED
     assert len(run.epochs) == 1 and "val_map50" in run.epochs[0]
-    assert set(run.artifacts) >= {"model", "curves", "pr_curves"}
+    assert set(run.artifacts) >= {"model", "curves", "pr_curves", "detections"}
 
 
 @pytest.mark.django_db

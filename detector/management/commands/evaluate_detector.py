@@ -50,6 +50,16 @@ class Command(BaseCommand):
                                f"{registry.slot_command(service.TASK, architecture)}")
         return record
 
+    def _plot_path(self, options, record, data_dir):
+        if options["plot"]:
+            return options["plot"]
+        if options["json"]:
+            return options["json"].with_suffix(".pr.png")
+        if not hasattr(self, "_stamp"):
+            self._stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        folder = Path(settings.MODELS_DIR) / "detection" / "evaluations"
+        return folder / f"model{record.pk}-{data_dir.name}-{options['split']}-{self._stamp}.png"
+
     def handle(self, *args, **options):
         from detector import voc
         from detector.data import DetectionData
@@ -76,8 +86,12 @@ class Command(BaseCommand):
         )
         started = time.monotonic()
         model = load_model(path)
+        pr_path = self._plot_path(options, record, data_dir)
+        examples_path = pr_path.with_name(pr_path.stem.removesuffix(".pr") + ".detections.png")
+        examples_path.parent.mkdir(parents=True, exist_ok=True)
         map50, per_class, n_images = evaluate_model(model, data, list(record.class_names),
-                                                    score_threshold=options["score_threshold"])
+                                                    score_threshold=options["score_threshold"],
+                                                    examples_png=examples_path)
         seconds = time.monotonic() - started
         if math.isnan(map50):
             raise CommandError("None of the model's classes appears in these annotations: no mAP to compute.")
@@ -85,13 +99,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {name:>14}: AP {result.ap:.4f}  ({result.n_ground_truth} objects, "
                               f"{result.n_detections} detections)")
 
-        if options["plot"]:
-            plot_path = options["plot"]
-        elif options["json"]:
-            plot_path = options["json"].with_suffix(".pr.png")
-        else:
-            folder = Path(settings.MODELS_DIR) / "detection" / "evaluations"
-            plot_path = folder / f"model{record.pk}-{data_dir.name}-{options['split']}-{timezone.now():%Y%m%d-%H%M%S}.png"
+        plot_path = self._plot_path(options, record, data_dir)
         plot_path.parent.mkdir(parents=True, exist_ok=True)
         plot_precision_recall(per_class, plot_path, f"{record.architecture} #{record.pk} on {data_dir.name} "
                               f"({options['split']}): mAP@0.5 {map50:.3f}")
@@ -107,12 +115,13 @@ class Command(BaseCommand):
             "interpolation": "all-point",
             "seconds": round(seconds, 2),
             "pr_png": str(plot_path),
+            "detections_png": str(examples_path),
         }
         if options["json"]:
             options["json"].parent.mkdir(parents=True, exist_ok=True)
             options["json"].write_text(json.dumps(report, indent=2))
             self.stdout.write(f"JSON: {options['json']}")
-        self.stdout.write(f"Precision-recall plot: {plot_path}")
+        self.stdout.write(f"Precision-recall plot: {plot_path}\nBoxes on the first images: {examples_path}")
         self.stdout.write(self.style.SUCCESS(
             f"mAP@0.5 {map50:.4f} on {n_images} images ({seconds:.1f}s)"
         ))

@@ -122,7 +122,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"No test split to evaluate on ({exc}); the registry keeps the validation mAP.")
                 metrics["map50"] = metrics["val_map50"]
             else:
-                map50, per_class, n_images = evaluate_model(model, test, result.class_names)
+                examples_path = out_dir / "detections_test.png"
+                map50, per_class, n_images = evaluate_model(model, test, result.class_names,
+                                                            examples_png=examples_path)
+                run.add_artifact("detections", examples_path)
                 pr_path = plot_precision_recall(per_class, out_dir / "pr_test.png",
                                                 f"{config.variant}, test split: mAP@0.5 {map50:.3f}")
                 run.add_artifact("pr_curves", pr_path)
@@ -130,7 +133,8 @@ class Command(BaseCommand):
                     "map50": round(map50, 4), "test_map50": round(map50, 4), "n_test_images": n_images,
                     "ap": {name: round(r.ap, 4) for name, r in per_class.items()},
                 })
-                self.stdout.write(f"Test split: mAP@0.5 {map50:.4f} on {n_images} images; PR curves: {pr_path}")
+                self.stdout.write(f"Test split: mAP@0.5 {map50:.4f} on {n_images} images; PR curves: {pr_path}; "
+                                  f"boxes on test images: {examples_path}")
                 for name, r in per_class.items():
                     self.stdout.write(f"  {name:>14}: AP {r.ap:.4f} ({r.n_ground_truth} objects)")
                 if n_images:
