@@ -54,14 +54,15 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.game_id = None
         self.arrivals = deque()
         self.closing = False
+        # Accept first: the session lookup waits its turn for the one database thread, and with
+        # hundreds of sockets opening at once that wait outlasted Daphne's 5 s handshake timeout.
+        # Frames that arrive meanwhile are handled after this method returns.
+        await self.accept()
         try:
             self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
         except DATABASE_DOWN:
-            # Say why instead of failing the handshake; the page reconnects (with backoff) by itself.
-            await self.accept()
+            # Say why; the page reconnects (with backoff) by itself.
             await self.refuse("unavailable", STORE_DOWN_MESSAGE, CLOSE_UNAVAILABLE)
-            return
-        await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):
         if self.closing:
