@@ -3,8 +3,8 @@ from django.apps import AppConfig
 from deepboot_site.slots import Slot
 
 YOLO26_TRAIN = (
-    "python manage.py fetch_dataset voc2007 && python manage.py train_detector --variant yolo26 "
-    "--data var/data/voc2007 --epochs 135 --mixed-precision --activate  (on a GPU host)"
+    "python manage.py train_detector --variant yolo26 --data var/data/voc2007 --epochs 135 --mixed-precision "
+    "--activate  (on a GPU host, after: python manage.py fetch_dataset voc2007)"
 )
 
 
