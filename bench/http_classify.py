@@ -13,13 +13,15 @@ active network's top-5 and their average), trained once and then served by:
 
 Each client keeps one HTTP/1.1 connection and posts the same 160x120 JPEG (a generated demo
 star) again and again; a request's latency is from sending it to reading the whole JSON answer.
-The clients run on the same machine, in threads, and take their share of the CPU.
+The clients run on the same machine, in threads, and take their share of the CPU; "load" is the
+machine's 1-minute load average when the level ended (other work on the machine shows there).
 """
 
 import argparse
 import http.client
 import io
 import json
+import os
 import sys
 import threading
 import time
@@ -126,6 +128,7 @@ def measure(urls, clients, warmup, seconds, body, content_type):
         "p99_ms": ms(percentile(latencies, 0.99)),
         "requests": answered,
         "errors": errors,
+        "load": round(os.getloadavg()[0], 1),
     }
 
 
@@ -159,7 +162,7 @@ def format_row(row):
     errors = ", ".join(f"{k} {v}" for k, v in row["errors"].items()) or "none"
     return (
         f"| {row['setup']} | {row['workers']} | {row['clients']} | {row['requests_per_second']} | "
-        f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {errors} |"
+        f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {errors} | {row['load']} |"
     )
 
 
@@ -188,8 +191,8 @@ def main(argv=None):
             base.setup("classifier.bootstrap.make_demo")
         models = base.manage("list_models", "--task", "classification", "--active")
         print("Served:\n" + models.strip())
-        print("| setup | workers | clients | requests/s | p50 ms | p95 ms | p99 ms | errors |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+        print("| setup | workers | clients | requests/s | p50 ms | p95 ms | p99 ms | errors | load |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
         for name in args.setups:
             spec = SETUPS[name]
             if spec["database"] == "sqlite":

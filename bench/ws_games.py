@@ -16,11 +16,13 @@ WebSocket (new game as X, then random legal moves until the game ends), three ga
 connection, then reconnects (the consumer allows 20 messages a second per connection). A move's
 latency is from sending {"type": "move"} to receiving the state with the agent's reply.
 Moves per second count the human moves answered (each answer carries the agent's move too).
-The client runs on the same machine and takes its share of the CPU.
+The client runs on the same machine and takes its share of the CPU; "load" is the machine's
+1-minute load average when the level ended (other work on the machine shows there).
 """
 
 import argparse
 import asyncio
+import os
 import http.cookiejar
 import json
 import random
@@ -106,9 +108,10 @@ async def player(base_url, cookie, tally, stop_at, rng):
                     if time.monotonic() >= stop_at:
                         break
         except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
-            # A refused or dropped connection is counted, and the player reconnects.
+            # A refused or dropped connection is counted, and the player reconnects after a
+            # random pause (as the page does), so an overloaded server is not hammered in step.
             tally.error(exc.__class__.__name__)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(rng.uniform(0.5, 2.0))
 
 
 async def prime(urls):
@@ -161,6 +164,7 @@ async def measure(urls, games, warmup, seconds, seed):
         "p95_ms": ms(percentile(latencies, 0.95)),
         "p99_ms": ms(percentile(latencies, 0.99)),
         "errors": tally.errors,
+        "load": round(os.getloadavg()[0], 1),
     }
 
 
@@ -187,7 +191,7 @@ def format_row(row):
     errors = ", ".join(f"{k} {v}" for k, v in row["errors"].items()) or "none"
     return (
         f"| {row['setup']} | {row['workers']} | {row['games']} | {row['moves_per_second']} | "
-        f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['games_finished']} | {errors} |"
+        f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['games_finished']} | {errors} | {row['load']} |"
     )
 
 
@@ -206,8 +210,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     print(f"Machine: {describe_machine()}")
-    print("| setup | workers | concurrent games | moves/s | p50 ms | p95 ms | p99 ms | games finished | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    print("| setup | workers | concurrent games | moves/s | p50 ms | p95 ms | p99 ms | games finished | errors | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
     started = time.monotonic()
     rows = []
     for name in args.setups:
