@@ -156,12 +156,15 @@ def _gradcam_parts(model):
     key = id(model)
     with _gradcam_lock:
         if key not in _gradcam_models:
+            if len(_gradcam_models) >= 2 * len(ORDER):  # models replaced by newer activations
+                _gradcam_models.clear()
             base = networks.base_of(model)
             target = networks.gradcam_layer(model)
             inner = keras.Model(base.inputs, [target.output, base.output])
             head = [layer for layer in model.layers if layer.name.startswith("head_")]
-            _gradcam_models[key] = (model.get_layer("preprocess"), inner, head)
-        return _gradcam_models[key]
+            # The model itself is kept with its parts, so its id cannot be reused while cached.
+            _gradcam_models[key] = (model, (model.get_layer("preprocess"), inner, head))
+        return _gradcam_models[key][1]
 
 
 def gradcam_heatmap(model, batch, class_index):

@@ -2,7 +2,6 @@
 
 import json
 from io import StringIO
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,9 +45,8 @@ def test_the_average_is_the_mean_of_the_softmax_outputs(two_models, demo_data):
     from classifier import data, service
     from classifier.trainer import predict_items, topk_accuracy
 
-    result = json.loads(Path(run("evaluate_classifier", "--data", str(demo_data), "--split", "all",
-                                 "--json", str(demo_data.parent / "all.json")) and demo_data.parent / "all.json")
-                        .read_text())
+    run("evaluate_classifier", "--data", str(demo_data), "--split", "all", "--json", str(demo_data.parent / "all.json"))
+    result = json.loads((demo_data.parent / "all.json").read_text())
     assert result["n_images"] == 36
     loaded, _ = service.active_models()
     dataset = data.scan_folder(demo_data)
@@ -85,5 +83,5 @@ def test_evaluate_test_split_of_a_different_folder_says_to_use_split_all(two_mod
         path.rename(path.with_name("x" + path.name))
     with pytest.raises(CommandError, match="--split all"):
         run("evaluate_classifier", "--data", str(other))
-    assert json.loads(Path(run("evaluate_classifier", "--data", str(other), "--split", "all", "--json",
-                               str(tmp_path / "o.json")) and tmp_path / "o.json").read_text())["n_images"] == 12
+    run("evaluate_classifier", "--data", str(other), "--split", "all", "--json", str(tmp_path / "o.json"))
+    assert json.loads((tmp_path / "o.json").read_text())["n_images"] == 12
