@@ -136,3 +136,11 @@ def register_models(database_url, entries):
         capture_output=True,
         timeout=120,
     )
+
+
+def wait_clear_of_the_hour_boundary(margin=60):
+    """Tests that count requests in an hourly window (`N/h`) must not straddle two windows:
+    don't start one in the last `margin` seconds of an hour."""
+    remaining = 3600 - time.time() % 3600
+    if remaining < margin:
+        time.sleep(remaining + 1)

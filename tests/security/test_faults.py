@@ -24,6 +24,7 @@ from tests.security.servers import (
     post_files,
     register_models,
     request,
+    wait_clear_of_the_hour_boundary,
     wait_until,
     with_database,
     with_port,
@@ -201,6 +202,7 @@ def test_redis_outage_keeps_pages_apis_and_games_up_and_recovers(redis_behind_a_
     run = TrainingRun.objects.create(command="train_classifier", resume_key="r")
     client = {"X-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"}  # no count left from other runs
     env = dict(REDIS_URL=redis_url, DEEPBOOT_API_RATE="2/h", DEEPBOOT_TRUST_X_FORWARDED_FOR="1")
+    wait_clear_of_the_hour_boundary(margin=90)
     with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, _):
         for api in APIS:
             statuses = [post_files(base + api, [("image", "a.jpg", jpeg())], headers=client, timeout=120)[0] for _ in range(3)]

@@ -2,7 +2,6 @@
 DEEPBOOT_API_RATE, one count per API and client; and, with REDIS_URL, one count shared by two
 server processes."""
 
-import time
 import uuid
 
 import pytest
@@ -11,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import conftest as harness
 from tests.image_corpus import jpeg
-from tests.security.servers import daphne, json_body, post_files
+from tests.security.servers import daphne, json_body, post_files, wait_clear_of_the_hour_boundary
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
@@ -71,13 +70,6 @@ def test_the_pages_form_posts_are_limited_too_but_reading_them_is_free(client, s
     assert client.get(url, REMOTE_ADDR="10.9.0.5").status_code == 200
     api = url.replace("/classify/", "/api/classify/").replace("/detect/", "/api/detect/")
     assert upload(client, api, "10.9.0.5").status_code == 200, "the API keeps its own count"
-
-
-def wait_clear_of_the_hour_boundary(margin=20):
-    """The test counts within one hourly window; don't start it in the last seconds of one."""
-    remaining = 3600 - time.time() % 3600
-    if remaining < margin:
-        time.sleep(remaining + 1)
 
 
 @pytest.mark.django_db(transaction=True)
