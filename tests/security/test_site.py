@@ -255,3 +255,21 @@ def test_real_server_404_leaks_nothing(asgi_server):
     body = error.value.read().decode()
     assert "Page not found" in body
     assert_leaks_nothing(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# The CSP holds on every public page: nothing inline for it to block
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/", "/classify/", "/detect/", "/tictactoe/", "/models/", "/admin/login/", "/no-such-page/"])
+def test_public_pages_have_no_inline_script_handler_or_style_attribute(client, active_models, url):
+    response = client.get(url)
+    html = response.content.decode()
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    inline_scripts = re.findall(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
+    assert not inline_scripts, inline_scripts
+    assert not re.search(r"<[^>]+\son[a-z]+\s*=", html), "an on*= handler attribute"
+    if not url.startswith("/admin/"):  # the admin alone may use inline styles (its CSP says so)
+        assert not re.search(r"<[^>]+\sstyle\s*=", html), "a style= attribute"
