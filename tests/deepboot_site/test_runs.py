@@ -152,3 +152,9 @@ def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redi
     assert [e["epoch"] for e in events[:3]] == [1, 2, 3] and {e["run"] for e in events} == {run_id}
     assert [e["loss"] for e in events[:3]] == pytest.approx([e["loss"] for e in record.epochs])
     assert events[-1]["status"] == record.status == "finished"
+
+
+@pytest.mark.django_db
+def test_the_run_page_names_its_host_and_process(staff_client):
+    run = make_run(status="finished", host="gpu-a", pid=4242)
+    assert "gpu-a (process 4242)" in staff_client.get(f"/runs/{run.pk}/").content.decode()
