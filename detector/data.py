@@ -97,7 +97,7 @@ class DetectionData:
         return pixels.astype(np.float32), target
 
     def dataset(self, *, image_size, grid, batch_size, augment_config=None, shuffle=True, seed=0,
-                repeat=False, workers=None):
+                repeat=False, workers=None, drop_remainder=False):
         """A tf.data.Dataset of (pixels (batch, size, size, 3), targets (batch, S, S, 5 + C)).
 
         Augmented with `augment_config` (None: plain resize), reshuffled each epoch with a fresh
@@ -137,4 +137,4 @@ class DetectionData:
                 cycle_length=workers, block_length=1, num_parallel_calls=workers, deterministic=True,
             )
         ds = ds.repeat() if repeat else ds.apply(tf.data.experimental.assert_cardinality(len(self)))
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -135,8 +135,10 @@ def predict_detections(model, data, class_names, *, indices=None, batch_size=16,
     found = {}
     for start in range(0, len(indices), batch_size):
         chunk = indices[start:start + batch_size]
-        pixels = np.stack([resize_for_model(data.image(i), size) for i in chunk])
-        outputs = np.asarray(model.predict_on_batch(pixels), dtype=np.float32)
+        pixels = np.zeros((batch_size, size, size, 3), dtype=np.float32)  # one shape: one trace, and
+        for row, i in enumerate(chunk):  # every replica of a distributed model gets images
+            pixels[row] = resize_for_model(data.image(i), size)
+        outputs = np.asarray(model.predict_on_batch(pixels), dtype=np.float32)[: len(chunk)]
         for i, output in zip(chunk, outputs):
             annotation = data.annotations[i]
             found[annotation.image_id] = detect_from_output(
@@ -294,6 +296,12 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     common = dict(image_size=config.image_size, grid=config.grid, batch_size=batch, seed=config.seed)
     train_ds = train_data.dataset(augment_config=augment_config, shuffle=True, repeat=True, **common)
     val_ds = val_data.dataset(shuffle=False, **common)
+    if replicas > 1:
+        # Every replica needs images in every validation batch: whole batches only (the mAP callback
+        # still scores every validation image).
+        val_batch = batch if len(val_data) >= batch else (len(val_data) // replicas) * replicas
+        val_ds = val_data.dataset(shuffle=False, drop_remainder=True,
+                                  **{**common, "batch_size": val_batch}) if val_batch else None
 
     with strategy.scope():
         model = build_model(config, len(class_names))
