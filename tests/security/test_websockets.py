@@ -82,8 +82,8 @@ async def test_real_server_refuses_a_foreign_origin_and_serves_an_allowed_one(ac
             pass
     assert refused.value.response.status_code == 403
     async with connect(uri, origin=asgi_server, open_timeout=10) as websocket:
-        await websocket.send(json.dumps({"type": "new", "first": "ai"}))
-        state = check_frame(await asyncio.wait_for(websocket.recv(), 10))
+        await websocket.send(json.dumps({"type": "new", "first": "ai"}))  # the first game loads the agent
+        state = check_frame(await asyncio.wait_for(websocket.recv(), 90))
         assert state["type"] == "state" and state["board"].count(".") == 8
 
 
@@ -172,7 +172,7 @@ async def test_real_server_closes_on_oversized_message_and_flood(active_dqn, asg
         assert websocket.close_code in (1009, 1006)
     async with connect(uri, origin=asgi_server, open_timeout=10) as websocket:
         await websocket.send(json.dumps({"type": "new", "first": "human"}))
-        assert check_frame(await asyncio.wait_for(websocket.recv(), 10))["type"] == "state", "still serving"
+        assert check_frame(await asyncio.wait_for(websocket.recv(), 90))["type"] == "state", "still serving"
 
 
 # ---------------------------------------------------------------------------------------------
