@@ -5,6 +5,7 @@ answered within a second, memory bounded, nothing left on disk, the next request
 import html
 import http.client
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -131,24 +132,34 @@ def test_uploads_spooled_to_disk_are_removed_after_the_request(client, active_mo
 # Through the real server
 
 
-def post_and_wait(base, path, files, answer_within, chunked=False):
+def post_and_wait(base, path, files, answer_within, chunked=False, fields=None, headers=None):
     """POST a multipart upload, then wait at most `answer_within` seconds for the answer once the
     body is sent (sending 12 MB on a busy machine is the client's time, not the server's).
     With chunked=True the body goes with Transfer-Encoding: chunked and no Content-Length."""
-    body, content_type = multipart(files)
+    body, content_type = multipart(files, fields)
+    headers = {"Content-Type": content_type, **(headers or {})}
     parsed = urlparse(base)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
     try:
         if chunked:
             chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
-            connection.request("POST", path, body=chunks, headers={"Content-Type": content_type}, encode_chunked=True)
+            connection.request("POST", path, body=chunks, headers=headers, encode_chunked=True)
         else:
-            connection.request("POST", path, body=body, headers={"Content-Type": content_type})
+            connection.request("POST", path, body=body, headers=headers)
         connection.sock.settimeout(answer_within)
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def form_session(base, page):
+    """What a browser holds after opening a page: (its CSRF cookie header, the form's token)."""
+    status, headers, body = request(base + page)
+    assert status == 200
+    cookie = headers["Set-Cookie"].split(";")[0]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', body.decode()).group(1)
+    return {"Cookie": cookie}, {"csrfmiddlewaretoken": token}
 
 
 def files_under(folder):
@@ -189,6 +200,16 @@ def test_real_server_answers_every_upload_of_the_corpus_within_a_second_with_bou
                 assert status == 411
                 status, _, body = post_files(base + url, [("image", "ok.jpg", jpeg())], timeout=30)
                 assert status == 200, "the next request is served"
+            for page in PAGES:  # the forms, as a browser posts them (cookie and token)
+                cookie, token = form_session(base, page)
+                for name, files in sorted(BAD_REQUESTS.items()):
+                    try:
+                        status, _, body = post_and_wait(base, page, files, ANSWER_WITHIN, fields=token, headers=cookie)
+                    except TimeoutError:
+                        pytest.fail(f"{name} to {page}: no answer within {ANSWER_WITHIN} s")
+                    message, expected = shared_path_error(files)
+                    assert status == expected, (name, page, body[:300])
+                    assert html.escape(message) in body.decode(), (name, page)
             rss.append(rss_kib(process.pid) / 1024)
             peak.append(rss_kib(process.pid, "VmHWM") / 1024)
         assert request(base + "/")[0] == 200
