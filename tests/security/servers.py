@@ -138,9 +138,9 @@ def register_models(database_url, entries):
     )
 
 
-def wait_clear_of_the_hour_boundary(margin=60):
-    """Tests that count requests in an hourly window (`N/h`) must not straddle two windows:
-    don't start one in the last `margin` seconds of an hour."""
-    remaining = 3600 - time.time() % 3600
+def wait_clear_of_the_hour_boundary(margin=60, period=3600):
+    """Tests that count requests in a fixed window (`N/h`, or `N/m` with period=60) must not
+    straddle two windows: don't start one in the last `margin` seconds of a window."""
+    remaining = period - time.time() % period
     if remaining < margin:
         time.sleep(remaining + 1)

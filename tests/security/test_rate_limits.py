@@ -97,3 +97,15 @@ def test_two_server_processes_share_one_count_in_redis(redis_url):
                 assert "Too many requests" in json_body(body)["error"]
             other = post_files(second + url, no_image, headers={"X-Forwarded-For": client_address + "1"}, timeout=60)
             assert other[0] == 400, "other clients are not affected"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_default_is_30_a_minute_per_client_on_each_api():
+    """A server started with DEEPBOOT_API_RATE empty (as unset: the settings fall back to the
+    default): the 31st request of a minute from one client is refused, on each API."""
+    no_image = [("photo", "a.jpg", jpeg())]
+    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="") as (base, _):
+        for url in APIS:
+            wait_clear_of_the_hour_boundary(margin=15, period=60)
+            statuses = [post_files(base + url, no_image, timeout=30)[0] for _ in range(31)]
+            assert statuses == [400] * 30 + [429], statuses
