@@ -91,9 +91,8 @@ def _to_rgb(image):
 def open_image(data):
     """Decode bytes into an RGB image, refusing what is not a whole, reasonable image."""
     max_pixels = settings.DEEPBOOT_MAX_IMAGE_PIXELS
-    # Pillow's own bomb guard warns past MAX_IMAGE_PIXELS and raises past twice that; we refuse
-    # from the header's size first, so both are errors here.
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    # We refuse from the header's size before decoding. Pillow's own process-wide bomb guard is left
+    # as it is (changing it would leak into every other use of Pillow); its warning counts as an error.
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
