@@ -34,27 +34,27 @@ def make_demo(stdout, style):
     """Make the demo data and train the demo networks whose slots have no active model."""
     missing = [(arch, flags) for arch, flags in DEMO_TRAINING if registry.active_record("classification", arch) is None]
     if not missing:
-        stdout.write("  every classification slot has an active model: nothing to do")
+        stdout.write("  every classification slot has an active model: nothing to do\n")
         return
     data = demo_dir()
     if not data.is_dir() or not any(data.iterdir()):
         from classifier.demo_data import make_demo_data
 
         started = time.monotonic()
-        stdout.write(f"  making demo data in {data}")
+        stdout.write(f"  making demo data in {data}\n")
         make_demo_data(data, seed=DEMO_SEED, stdout=stdout, per_class=DEMO_PER_CLASS)
-        stdout.write(f"  demo data done in {time.monotonic() - started:.1f}s")
+        stdout.write(f"  demo data done in {time.monotonic() - started:.1f}s\n")
     else:
-        stdout.write(f"  using the demo data already in {data}")
+        stdout.write(f"  using the demo data already in {data}\n")
     for arch, flags in missing:
         started = time.monotonic()
-        stdout.write(f"  training the demo {arch} ({' '.join(flags)})")
+        stdout.write(f"  training the demo {arch} ({' '.join(flags)})\n")
         call_command(
             "train_classifier", "--arch", arch, "--data", str(data), "--seed", str(DEMO_SEED),
             "--name", f"demo-{arch}-{time.strftime('%Y%m%d-%H%M%S')}", "--activate", *flags, stdout=stdout,
         )
-        stdout.write(style.SUCCESS(f"  demo {arch} trained in {time.monotonic() - started:.1f}s"))
+        stdout.write(style.SUCCESS(f"  demo {arch} trained in {time.monotonic() - started:.1f}s") + "\n")
     started = time.monotonic()
-    stdout.write("  evaluating the active classifiers on the demo test split")
+    stdout.write("  evaluating the active classifiers on the demo test split\n")
     call_command("evaluate_classifier", "--data", str(data), "--split", "test", stdout=stdout)
-    stdout.write(f"  evaluation done in {time.monotonic() - started:.1f}s")
+    stdout.write(f"  evaluation done in {time.monotonic() - started:.1f}s\n")

@@ -66,7 +66,8 @@ def evaluate(networks, root, items, classes, out_dir, *, description, stdout=Non
         _say(stdout, "average", result["average"])
     result["n_images"] = len(items)
     chart = plots.plot_accuracy_chart(
-        [(LABELS.get(name, name), result[name]["top1"], result[name]["top5"]) for name in result if name != "n_images"],
+        [(LABELS.get(name, name).replace(" (", "\n("), result[name]["top1"], result[name]["top5"])
+         for name in result if name != "n_images"],
         out_dir / "chart.png", f"Top-1 / top-5 on {description} ({len(items)} images)",
     )
     result["chart_png"] = str(chart)
