@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import tarfile
 import zipfile
 from io import StringIO
 
