@@ -95,8 +95,8 @@ class Site:
             self.db_name = f"deepboot_bench_{secrets.token_hex(4)}"
             self._admin(f'CREATE DATABASE "{self.db_name}"')
             env["DATABASE_URL"] = _with_path(POSTGRES_URL, "/" + self.db_name)
-            # Persistent connections stay at 0 under Daphne: ASGI runs requests in changing threads,
-            # and each would keep its own connection until PostgreSQL refuses more.
+            # The settings give each worker a connection pool; persistent per-thread connections
+            # stay off (under Daphne they would pile up until PostgreSQL refuses more).
             env["DJANGO_CONN_MAX_AGE"] = "0"
         if self.redis:
             self.redis_url = self._free_redis_database()

@@ -120,6 +120,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
         "transaction_mode": "IMMEDIATE",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_flag("DEEPBOOT_DB_POOL", True):
+    # A psycopg connection pool per process: under Daphne (ASGI) requests run in changing threads,
+    # so persistent connections would pile up, and a new connection per query costs a backend
+    # process each time. DEEPBOOT_DB_POOL_SIZE bounds each worker's connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DEEPBOOT_DB_POOL_SIZE", "10")),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # REDIS_URL switches the channel layer (and the cache) to Redis, shared by every worker.

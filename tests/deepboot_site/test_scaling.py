@@ -145,3 +145,53 @@ def test_the_redis_channel_layer_waits_longer_than_redis_py_default_read_timeout
     done = subprocess.run([sys.executable, "-c", IDLE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["RECEIVED", "hello", "7"]
+
+
+POOL_SCRIPT = """
+import threading
+import django; django.setup()
+from django.db import connection
+
+def query():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(0.3)")
+    connection.close()  # back to the pool
+
+threads = [threading.Thread(target=query) for _ in range(12)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("DONE")
+"""
+
+
+@pytest.mark.parametrize("pool, bounded", [("1", True), ("0", False)])
+def test_a_worker_borrows_database_connections_from_a_bounded_pool(fresh_postgres_url, tmp_path, pool, bounded):  # noqa: F811
+    """Twelve threads at once (as Daphne runs requests) hold at most DEEPBOOT_DB_POOL_SIZE connections."""
+    import threading
+    import time
+
+    import psycopg
+
+    name = fresh_postgres_url.rsplit("/", 1)[1]
+    env = server_env(DATABASE_URL=fresh_postgres_url, DEEPBOOT_VAR=tmp_path, DEEPBOOT_DB_POOL=pool,
+                     DEEPBOOT_DB_POOL_SIZE="3", DJANGO_SETTINGS_MODULE="deepboot_site.settings")
+    seen, stop = [], threading.Event()
+
+    def watch():
+        with psycopg.connect(fresh_postgres_url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            while not stop.is_set():
+                seen.append(admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0])
+                time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        done = subprocess.run([sys.executable, "-c", POOL_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        stop.set()
+        watcher.join()
+    assert done.returncode == 0 and "DONE" in done.stdout, done.stderr[-3000:]
+    # With the pool (the default) never more than its size; without it, one connection per thread.
+    assert (1 <= max(seen) <= 3) if bounded else max(seen) > 3
