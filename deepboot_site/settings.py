@@ -128,7 +128,14 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_f
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DEEPBOOT_DB_POOL_SIZE", "10")),
-        "timeout": 10,
+        # How long a request waits for a connection. A worker runs its database work in one thread,
+        # so waits come from an unreachable database, not from a busy pool: keep them short, or
+        # during an outage every request (pages that need no database too) queues behind them.
+        "timeout": float(os.environ.get("DEEPBOOT_DB_POOL_TIMEOUT", "3")),
+        # After a failed connection the pool retries with a doubling delay until this many seconds
+        # have passed, then gives up until the next request asks; left at psycopg's 300 s, a site
+        # would take about as long as the outage itself to notice the database was back.
+        "reconnect_timeout": 5,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
