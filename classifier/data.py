@@ -21,6 +21,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from deepboot_site.imaging import to_rgb
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 # What tf.io.decode_image reads directly (to RGB with channels=3).
 _TF_FORMATS = {"JPEG", "PNG", "GIF", "BMP"}
@@ -223,17 +225,7 @@ def pillow_rgb(path):
     import numpy as np
 
     with Image.open(path) as image:
-        image = ImageOps.exif_transpose(image)
-        if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-            values = np.asarray(image, dtype=np.float64)
-            low, high = float(values.min()), float(values.max())
-            scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
-            image = Image.fromarray(scaled.astype(np.uint8), mode="L")
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            image = image.convert("RGBA")
-            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, image)
-        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return np.asarray(to_rgb(ImageOps.exif_transpose(image)), dtype=np.uint8)
 
 
 def augmenter(seed=None):

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import JsonResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .imaging import to_rgb
+
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
 FIELD = "image"
 
@@ -70,21 +72,9 @@ def uploaded_file(request):
 
 
 def _to_rgb(image):
-    """RGB for any mode Pillow reads: palette, grey, alpha, CMYK, 16- and 32-bit grey."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        import numpy as np
-
-        values = np.asarray(image, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scaled = (values - low) * (255.0 / (high - low)) if high > low else values * 0
-        image = Image.fromarray(scaled.astype(np.uint8), mode="L")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image)
     try:
-        return image.convert("RGB")
-    except (ValueError, OSError) as exc:
+        return to_rgb(image)
+    except ValueError as exc:
         raise UploadError(f"Unsupported image mode '{image.mode}'.", status=415) from exc
 
 
