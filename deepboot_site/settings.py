@@ -187,6 +187,15 @@ STORAGES = {
 # Uploads: the limits the image APIs enforce (see deepboot_site/uploads.py).
 DEEPBOOT_MAX_UPLOAD_BYTES = int(os.environ.get("DEEPBOOT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 DEEPBOOT_MAX_IMAGE_PIXELS = int(os.environ.get("DEEPBOOT_MAX_IMAGE_PIXELS", 40_000_000))
+# The longest side an image may have (checked from the header, like the pixel count): a thin
+# strip of few pixels can still cost a full decode per row.
+DEEPBOOT_MAX_IMAGE_SIDE = int(os.environ.get("DEEPBOOT_MAX_IMAGE_SIDE", 12_000))
+# Image requests (both APIs and both pages' form posts) decoded and run through the models at once
+# per worker, and how many more may wait for a turn; past that: 503 with Retry-After.
+DEEPBOOT_INFERENCE_CONCURRENCY = int(
+    os.environ.get("DEEPBOOT_INFERENCE_CONCURRENCY") or max(1, min(4, os.cpu_count() or 1))
+)
+DEEPBOOT_INFERENCE_QUEUE = int(os.environ.get("DEEPBOOT_INFERENCE_QUEUE") or 4 * DEEPBOOT_INFERENCE_CONCURRENCY)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
