@@ -12,13 +12,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from deepboot_site.middleware import RequestBodyLimit  # noqa: E402
+from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Oversized or chunked bodies are refused from their headers, before Django reads them.
-        "http": RequestBodyLimit(django_asgi_app),
+        # Oversized or chunked bodies are refused from their headers, before Django reads them;
+        # image requests then wait for one of a few turns (a bounded queue, 503 past it).
+        "http": RequestBodyLimit(InferenceGate(django_asgi_app)),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

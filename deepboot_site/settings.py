@@ -196,6 +196,8 @@ DEEPBOOT_INFERENCE_CONCURRENCY = int(
     os.environ.get("DEEPBOOT_INFERENCE_CONCURRENCY") or max(1, min(4, os.cpu_count() or 1))
 )
 DEEPBOOT_INFERENCE_QUEUE = int(os.environ.get("DEEPBOOT_INFERENCE_QUEUE") or 4 * DEEPBOOT_INFERENCE_CONCURRENCY)
+# Seconds a waiting image request may wait for its turn before it is answered 503.
+DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
