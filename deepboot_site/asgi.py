@@ -12,8 +12,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from deepboot_site import server  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
+
+# Daphne: no form parsing in Twisted, a deadline for a whole request to arrive, no Server banner.
+server.install()
 
 application = ProtocolTypeRouter(
     {

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the site's CSP and policies too.
+    "deepboot_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,7 +84,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "deepboot_site.middleware.SecurityHeadersMiddleware",
     "deepboot_site.middleware.ServiceUnavailableMiddleware",
 ]
 
@@ -201,6 +202,9 @@ DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# Seconds a request may take to arrive whole (request line, headers, body) under Daphne; then 408.
+DEEPBOOT_REQUEST_TIMEOUT = float(os.environ.get("DEEPBOOT_REQUEST_TIMEOUT") or 30)
 
 # Per-client limit on each image API ("N/s", "N/m" or "N/h"); see deepboot_site/ratelimit.py.
 DEEPBOOT_API_RATE = os.environ.get("DEEPBOOT_API_RATE") or "30/m"
