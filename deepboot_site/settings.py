@@ -6,6 +6,7 @@ layer under `var/`, DEBUG off, a secret key generated once and kept in `var/secr
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "deepboot_site",
     "classifier",
     "detector",
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "deepboot_site.middleware.ServiceUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "deepboot_site.urls"
@@ -225,6 +229,22 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes): after DEEPBOOT_LOGIN_FAILURES failed logins from one client
+# address, its logins are refused (429, deepboot_site.views.locked_out) for DEEPBOOT_LOGIN_LOCKOUT_MINUTES,
+# even with the right password. Attempts are stored (admin: Axes) and logged (logger "axes").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DEEPBOOT_LOGIN_FAILURES") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("DEEPBOOT_LOGIN_LOCKOUT_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "deepboot_site.ratelimit.client_address"  # honours DEEPBOOT_TRUST_X_FORWARDED_FOR
+AXES_LOCKOUT_CALLABLE = "deepboot_site.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["username"]  # logged masked; the client address is logged as it is
 
 LOGGING = {
     "version": 1,

@@ -59,3 +59,13 @@ def bad_request(request, exception):
 def server_error(request):
     # No context processors: the error may come from the database or a template.
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a login from a locked-out address: 429, a page saying for how long,
+    and Retry-After."""
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    context = {"failures": settings.AXES_FAILURE_LIMIT, "minutes": f"{seconds / 60:g}"}
+    response = render(request, "locked_out.html", context, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
