@@ -94,6 +94,13 @@ class RequestBodyLimit:
         if scope["type"] == "http":
             refusal = self.refusal(scope)
             if refusal is not None:
+                from asgiref.sync import sync_to_async
+
+                from .ratelimit import count_refusal
+
+                # A refused upload uses up the client's rate too (the cache call off the event
+                # loop, and not queued behind the views' thread).
+                await sync_to_async(count_refusal, thread_sensitive=False)(scope)
                 await self.refuse(scope, send, *refusal)
                 return
         await self.app(scope, receive, send)
