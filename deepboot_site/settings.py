@@ -215,6 +215,12 @@ DEEPBOOT_REQUEST_TIMEOUT = float(os.environ.get("DEEPBOOT_REQUEST_TIMEOUT") or 3
 
 # Per-client limit on each image API ("N/s", "N/m" or "N/h"); see deepboot_site/ratelimit.py.
 DEEPBOOT_API_RATE = os.environ.get("DEEPBOOT_API_RATE") or "30/m"
+# Tic-tac-toe games a browser session, and a client address, may start per minute (more: an
+# error frame "too_many_games"); games last played longer ago than DEEPBOOT_GAME_RETENTION_DAYS
+# are removed by `manage.py prune_games` (run by `make run` at start).
+DEEPBOOT_GAMES_PER_MINUTE = int(os.environ.get("DEEPBOOT_GAMES_PER_MINUTE") or 20)
+DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS = int(os.environ.get("DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS") or 60)
+DEEPBOOT_GAME_RETENTION_DAYS = float(os.environ.get("DEEPBOOT_GAME_RETENTION_DAYS") or 30)
 # Count clients by the first X-Forwarded-For address (only behind a proxy that sets it).
 DEEPBOOT_TRUST_X_FORWARDED_FOR = env_flag("DEEPBOOT_TRUST_X_FORWARDED_FOR")
 
