@@ -39,6 +39,33 @@ class SecurityHeadersMiddleware:
         return response
 
 
+class EmptyRefusalMiddleware:
+    """A refusal Django answered with an empty body (a 405 from `require_http_methods`, for
+    one) gets words: {"error": …} on /api/, a page elsewhere, same status and headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or response.streaming or response.content:
+            return response
+        message = f"{response.status_code} {response.reason_phrase}."
+        if response.status_code == 405 and response.has_header("Allow"):
+            message = f"This address does not accept {request.method} requests; it accepts {response['Allow']}."
+        if request.path.startswith("/api/"):
+            import json
+
+            response.content = json.dumps({"error": message}).encode()
+            response["Content-Type"] = "application/json"
+        else:
+            from django.template import loader
+
+            response.content = loader.get_template("400.html").render({"message": message, "title": response.reason_phrase}, request)
+            response["Content-Type"] = "text/html; charset=utf-8"
+        return response
+
+
 class ServiceUnavailableMiddleware:
     """The database or the cache briefly unreachable: answer 503 with a clear message (JSON on the
     APIs, a page elsewhere) instead of a server error. Nothing is cached, so the next request after

@@ -198,3 +198,21 @@ async def test_a_request_that_waits_too_long_for_its_turn_gets_503(settings):
     assert gate.waiting == 0
     inner.release.set()
     assert (await held)[0] == 200
+
+
+@pytest.mark.django_db
+def test_a_method_a_page_does_not_accept_gets_a_readable_page(client):
+    response = client.put("/classify/")
+    body = response.content.decode()
+    assert response.status_code == 405 and response["Allow"] == "GET, POST"
+    assert "<h1>Request refused</h1>" in body and "does not accept PUT requests; it accepts GET, POST" in body
+
+
+def test_an_empty_refusal_on_an_api_becomes_json(rf):
+    from django.http import HttpResponseNotAllowed
+
+    from deepboot_site.middleware import EmptyRefusalMiddleware
+
+    response = EmptyRefusalMiddleware(lambda request: HttpResponseNotAllowed(["POST"]))(rf.delete("/api/classify/"))
+    assert response.status_code == 405 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"error": "This address does not accept DELETE requests; it accepts POST."}

@@ -132,3 +132,13 @@ def test_static_files_carry_the_site_security_headers(server):
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Permissions-Policy"] and headers["Cross-Origin-Opener-Policy"] == "same-origin"
+
+
+def test_a_method_a_page_does_not_take_is_answered_with_a_readable_page(server):
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(server + "/detect/", method="OPTIONS"), timeout=30)
+    page = refused.value.read().decode()
+    assert refused.value.code == 405 and "<h1>Request refused</h1>" in page and "does not accept OPTIONS" in page
