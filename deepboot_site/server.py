@@ -7,11 +7,17 @@
 - A request must arrive whole (request line, headers and body) within DEEPBOOT_REQUEST_TIMEOUT
   seconds: a body trickled in a byte at a time gets 408 and the connection is closed, instead of
   holding it for as long as the client likes (Twisted's own timeout only counts idle time).
+- A body the site will refuse from its headers (a `Content-Length` over the upload limit:
+  413; chunked, with no `Content-Length`: 411, see `deepboot_site.middleware.RequestBodyLimit`)
+  is received and dropped as it arrives: Twisted would otherwise keep it, in memory up to
+  100 KB and in a temporary file past that, before the site answered. The site sees the request
+  with an empty body and refuses it from its headers as before.
 - No `Server:` banner on HTTP responses or WebSocket handshakes.
 
-Daphne still reads a whole body before the site sees it (see SECURITY.md).
+The transfer itself is still paid (Daphne answers once the body has arrived; see SECURITY.md).
 """
 
+import io
 import json
 
 _SLOW_PAGE = (
@@ -40,6 +46,7 @@ def _site_request(web_request):
 
         def __init__(self, *args, **kwargs):
             kwargs["parsePOSTFormSubmission"] = False
+            self._drop_body = False
             super().__init__(*args, **kwargs)
             self.server.server_name = ""
             self.server.ws_factory.server = ""
@@ -49,6 +56,18 @@ def _site_request(web_request):
             if self._deadline is not None and self._deadline.active():
                 self._deadline.cancel()
             self._deadline = None
+
+        def gotLength(self, length):
+            # None: chunked, or no body at all (then there is nothing to drop).
+            self._drop_body = length is None or length > settings.DEEPBOOT_MAX_UPLOAD_BYTES + 64 * 1024
+            if self._drop_body:
+                self.content = io.BytesIO()
+            else:
+                super().gotLength(length)
+
+        def handleContentChunk(self, data):
+            if not self._drop_body:
+                super().handleContentChunk(data)
 
         def requestReceived(self, command, path, version):
             self._cancel_deadline()

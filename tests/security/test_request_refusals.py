@@ -142,3 +142,42 @@ def test_a_method_a_page_does_not_take_is_answered_with_a_readable_page(server):
         urllib.request.urlopen(urllib.request.Request(server + "/detect/", method="OPTIONS"), timeout=30)
     page = refused.value.read().decode()
     assert refused.value.code == 405 and "<h1>Request refused</h1>" in page and "does not accept OPTIONS" in page
+
+
+def open_files_under(pid, folder):
+    """Paths of the files process `pid` holds open under `folder` (deleted ones included)."""
+    import os
+    from pathlib import Path
+
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            found.append(target)
+    return found
+
+
+@pytest.mark.parametrize("length", [12 * 1024 * 1024, None], ids=["oversized", "chunked"])
+def test_a_body_the_site_refuses_from_its_headers_is_not_kept_while_it_arrives(transactional_db, tmp_path, length):
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    with daphne(DATABASE_URL=harness.test_database_url(), TMPDIR=spool) as (base, process):
+        host = urlparse(base).netloc
+        framing = f"Content-Length: {length}" if length else "Transfer-Encoding: chunked"
+        head = f"POST /api/classify/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n{framing}\r\n\r\n".encode()
+        part = b"x" * (4 * 1024 * 1024)
+        if length is None:
+            part = f"{len(part):x}\r\n".encode() + part + b"\r\n"
+        with socket.create_connection((urlparse(base).hostname, urlparse(base).port), timeout=30) as sock:
+            sock.sendall(head + part)  # a third of the body, then a pause
+            time.sleep(1.0)
+            held = open_files_under(process.pid, spool)
+            rest = b"x" * (length - len(part)) if length else b"0\r\n\r\n"
+            sock.sendall(rest)
+            answer = sock.recv(65536)
+    assert held == [], f"the server spooled the body: {held}"
+    assert answer.startswith(b"HTTP/1.1 413" if length else b"HTTP/1.1 411"), answer[:200]
+    assert b"application/json" in answer
