@@ -4,9 +4,10 @@
 EXIF orientation applied, or raises UploadError with the HTTP status and a message a person
 can act on. Its cost is bounded: the sides and the pixel count are checked from the header before
 decoding, a JPEG is decoded at a reduced scale, and any image is shrunk by a whole factor to
-between WORKING_SIDE and twice that on its longer side as soon as it is decoded (`source_size(image)` still gives the size of the file's
-image, for boxes in its pixels). Nothing is written to disk here: Django's upload handlers keep small files in memory
-and remove their temporary files themselves.
+between WORKING_SIDE and twice that on its longer side as soon as it is decoded
+(`source_size(image)` still gives the size of the uploaded image, for boxes in its pixels).
+Nothing is written to disk here: Django's upload handlers keep small files in memory and remove
+their temporary files themselves.
 """
 
 import io
