@@ -30,6 +30,7 @@ bootstrap: install
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py prune_games
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py bootstrap
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application

@@ -3,6 +3,7 @@ what 200 concurrent tic-tac-toe games plus a stream of classification uploads co
 
     .venv/bin/python bench/hostile_load.py                     # 5 repeats of the corpus, 3 load rounds
     .venv/bin/python bench/hostile_load.py --repeats 2 --rounds 1 --games 100
+    .venv/bin/python bench/hostile_load.py --only-worst            # part 3 alone
 
 It starts the server itself in a throw-away site (see bench/servers.py), SQLite and the in-memory
 channel layer (what `make run` serves), with the shipped DQN (`tictactoe.demo.make_demo`, as
@@ -16,7 +17,13 @@ repeats, and the time of the whole request for the 12 MB file.
 Part 2, load rounds: 200 games opened at once and played to the end with random legal moves
 (a move every 60 ms at most per game), with 40 classification uploads, two at a time, alongside.
 Per round: wall time, human moves answered per second, upload latency, and the server's RSS after
-the round (/proc/<pid>/status). The client runs on the same machine and takes its share of CPU.
+the round (/proc/<pid>/status).
+Part 3, worst-case legal uploads: `--worst` (default 30) uploads sent at once to each API in turn,
+each a 40-megapixel PNG (16-bit grey and RGBA, alternately) a few hundred KB long, while another
+client loads the home and Models pages every half second. Per API: the answers (200, or 503 from
+the bounded queue), the server's peak RSS (VmHWM) and the slowest page answer meanwhile. The API
+rate is lifted in the throw-away site (bench/servers.py) so that the queue, not the rate, answers.
+The client runs on the same machine and takes its share of CPU.
 """
 
 import argparse
@@ -87,11 +94,106 @@ def post(base, path, files, timeout=120):
     return response.status, done - sent, done - started
 
 
-def rss_mb(pid):
+def rss_mb(pid, field="VmRSS"):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+WORST_SIDE = 6324  # 39,992,976 pixels: just under the default 40 MP limit
+
+
+def worst_cases():
+    """Two legal worst cases: 40 MP of 16-bit grey and of RGBA, as PNGs of a few hundred KB."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    def png(array):
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    ramp = np.add.outer(np.arange(WORST_SIDE, dtype=np.uint32) * 7, np.arange(WORST_SIDE, dtype=np.uint32) * 3)
+    grey16 = png((ramp % 65536).astype(np.uint16))
+    del ramp
+    rgba = np.zeros((WORST_SIDE, WORST_SIDE, 4), np.uint8)
+    rgba[..., 0] = (np.arange(WORST_SIDE) % 256)[None, :]
+    rgba[..., 3] = 200
+    return [("grey16.png", grey16), ("rgba.png", png(rgba))]
+
+
+def get(base, path, timeout=120):
+    """(status, seconds) of a GET."""
+    parsed = urlparse(base)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
+    started = time.perf_counter()
+    connection.request("GET", path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, time.perf_counter() - started
+
+
+def worst_burst(base, pid, api, files, count):
+    """`count` worst-case uploads at once to `api`, pages polled meanwhile -> a result row."""
+    import threading
+
+    stop = threading.Event()
+    pages = []
+
+    def poll():
+        while not stop.is_set():
+            for path in ("/", "/models/"):
+                pages.append(get(base, path))
+            stop.wait(0.5)
+
+    poller = threading.Thread(target=poll)
+    barrier = threading.Barrier(count)
+
+    def send(index):
+        name, content = files[index % len(files)]
+        barrier.wait()
+        return post(base, api, [("image", name, content)])
+
+    started = time.monotonic()
+    poller.start()
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        answers = list(pool.map(send, range(count)))
+    seconds = time.monotonic() - started
+    stop.set()
+    poller.join()
+    statuses = {}
+    for status, _, _ in answers:
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "api": api, "statuses": statuses, "seconds": seconds,
+        "slowest_200": max((total for status, _, total in answers if status == 200), default=float("nan")),
+        "peak_mb": rss_mb(pid, "VmHWM"), "rss_after_mb": rss_mb(pid),
+        "pages": len(pages), "pages_ok": sum(1 for status, _ in pages if status == 200),
+        "slowest_page": max((t for _, t in pages), default=float("nan")),
+    }
+
+
+def worst_part(base, pid, count):
+    files = worst_cases()
+    for api in APIS:  # each worst case decoded once before anything is measured
+        for name, content in files:
+            post(base, api, [("image", name, content)])
+    print(f"\nServer RSS after one of each worst case on each API: {rss_mb(pid):.0f} MB, peak so far "
+          f"{rss_mb(pid, 'VmHWM'):.0f} MB\n")
+    print("| API | uploads at once | answers | wall s | slowest 200, s | peak RSS (VmHWM), MB | RSS after, MB | page loads meanwhile | slowest page, ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    for api in APIS:
+        row = worst_burst(base, pid, api, files, count)
+        answers = ", ".join(f"{n} x {status}" for status, n in sorted(row["statuses"].items()))
+        print(
+            f"| {api} | {count} | {answers} | {row['seconds']:.1f} | {row['slowest_200']:.1f} | {row['peak_mb']:.0f} | "
+            f"{row['rss_after_mb']:.0f} | {row['pages_ok']}/{row['pages']} | {row['slowest_page'] * 1000:.0f} |",
+            flush=True,
+        )
 
 
 def corpus(base, repeats):
@@ -147,6 +249,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="Load rounds (default 3).")
     parser.add_argument("--games", type=int, default=200, help="Concurrent games per round (default 200).")
     parser.add_argument("--uploads", type=int, default=40, help="Classification uploads per round (default 40).")
+    parser.add_argument("--worst", type=int, default=30, help="Worst-case uploads sent at once to each API (default 30).")
+    parser.add_argument("--only-worst", action="store_true", help="Run part 3 (worst-case uploads) alone.")
     args = parser.parse_args(argv)
     print(f"Machine: {describe_machine()}", flush=True)
     with Site(database="sqlite", redis=False) as site:
@@ -158,6 +262,9 @@ def main(argv=None):
         for api in APIS:  # models loaded before anything is timed
             post(base, api, [("image", "a.jpg", jpeg())])
         print(f"\nServer RSS after loading the models: {rss_mb(pid):.0f} MB\n")
+        if args.only_worst:
+            worst_part(base, pid, args.worst)
+            return
         print("| request | API | status | answer after sending, median ms | worst ms | whole request, worst ms |")
         print("| --- | --- | --- | --- | --- | --- |")
         for name, api, statuses, median, worst, total in corpus(base, args.repeats):
@@ -189,6 +296,7 @@ def main(argv=None):
                 f"{rss_mb(pid):.0f} |",
                 flush=True,
             )
+        worst_part(base, pid, args.worst)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,9 @@ class Site:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "CUDA_VISIBLE_DEVICES": "",
             "DEEPBOOT_API_RATE": "100000000/m",
+            # The benchmarks open hundreds of games at once from one address.
+            "DEEPBOOT_GAMES_PER_MINUTE": "100000000",
+            "DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS": "100000000",
             "DJANGO_LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
         }

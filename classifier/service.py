@@ -128,12 +128,15 @@ def classify(image, gradcam=False):
         size = model.input_shape[1:3]
         started = time.perf_counter()
         batch = input_array(image, size)
-        probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float64)[0]
+        if gradcam:  # one pass gives the prediction and, backwards, the heat map of its top class
+            probabilities, heatmap = gradcam_heatmap(model, batch)
+        else:
+            probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float64)[0]
         latency = (time.perf_counter() - started) * 1000
         names = list(record.class_names) or [str(i) for i in range(len(probabilities))]
         result = NetworkResult(arch, record.layers, record.pk, top_k(probabilities, names), round(latency, 2))
         if gradcam:
-            result.gradcam = gradcam_data_url(model, image, batch, int(np.argmax(probabilities)))
+            result.gradcam = gradcam_data_url(image, heatmap)
         results.append(result)
         if names == reference:  # only networks over the same classes can be averaged
             outputs.append(probabilities)
@@ -167,9 +170,13 @@ def _gradcam_parts(model):
         return _gradcam_models[key][1]
 
 
-def gradcam_heatmap(model, batch, class_index):
+def gradcam_heatmap(model, batch, class_index=None):
     """Grad-CAM (Selvaraju et al.): the target layer's channels weighted by the mean gradient of
-    the class score, ReLU, scaled to [0, 1]. A (h, w) float array. TensorFlow backend."""
+    the class score, ReLU, scaled to [0, 1]. One forward pass gives the model's output too, so a
+    request with Grad-CAM costs one backward pass more than one without.
+
+    -> (probabilities: (classes,) float64, heatmap: (h, w) float array), for `class_index` or, by
+    default, the top class. TensorFlow backend."""
     import tensorflow as tf
 
     preprocess, inner, head = _gradcam_parts(model)
@@ -179,12 +186,14 @@ def gradcam_heatmap(model, batch, class_index):
         x = features
         for layer in head:
             x = layer(x, training=False)
-        score = x[:, class_index]
+        probabilities = np.asarray(x[0], dtype=np.float64)
+        index = int(np.argmax(probabilities)) if class_index is None else class_index
+        score = x[:, index]
     gradients = tape.gradient(score, conv)
     weights = tf.reduce_mean(tf.cast(gradients, tf.float32), axis=(0, 1, 2))
     heatmap = tf.nn.relu(tf.reduce_sum(tf.cast(conv[0], tf.float32) * weights, axis=-1)).numpy()
     peak = float(heatmap.max())
-    return heatmap / peak if peak > 0 else heatmap
+    return probabilities, (heatmap / peak if peak > 0 else heatmap)
 
 
 def overlay(image, heatmap, max_side=256, alpha=0.45):
@@ -201,8 +210,8 @@ def overlay(image, heatmap, max_side=256, alpha=0.45):
     return buffer.getvalue()
 
 
-def gradcam_data_url(model, image, batch, class_index):
-    png = overlay(image, gradcam_heatmap(model, batch, class_index))
+def gradcam_data_url(image, heatmap):
+    png = overlay(image, heatmap)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 

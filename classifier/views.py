@@ -47,9 +47,10 @@ def page(request):
     context = {"samples": service.samples(), "active": registry.active_records(service.TASK)}
     status = 200
     if request.method == "POST":
+        context["gradcam"] = _wants_gradcam(request)
         try:
             image = _image_from_request(request)
-            result = service.classify(image, gradcam=True)
+            result = service.classify(image, gradcam=context["gradcam"])
         except UploadError as exc:
             context["error"], status = exc.message, exc.status
         except registry.ModelUnavailable as exc:

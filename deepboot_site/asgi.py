@@ -10,16 +10,22 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from deepboot_site.middleware import RequestBodyLimit  # noqa: E402
+from deepboot_site import server  # noqa: E402
+from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
+from deepboot_site.origins import ExactOriginValidator  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
+
+# Daphne: no form parsing in Twisted, a deadline for a whole request to arrive, no Server banner.
+server.install()
 
 application = ProtocolTypeRouter(
     {
-        # Oversized or chunked bodies are refused from their headers, before Django reads them.
-        "http": RequestBodyLimit(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
+        # Oversized or chunked bodies are refused from their headers, before Django reads them;
+        # image requests then wait for one of a few turns (a bounded queue, 503 past it).
+        "http": RequestBodyLimit(InferenceGate(django_asgi_app)),
+        # Sockets only from the site's own pages: scheme, allowed host and port must match.
+        "websocket": ExactOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }

@@ -4,10 +4,18 @@ so every worker shares the count).
 DEEPBOOT_API_RATE is "N/s", "N/m" or "N/h" (default 30/m) per client address and API. Over the
 limit: 429 with Retry-After and a JSON error. If the cache is unreachable the request goes
 through (and a warning is logged): a broken counter must not take the demos down.
+
+The window slides: a request is allowed when fewer than N requests of that client and scope came
+in the `period` seconds before it, whatever the clock says (a fixed window let 2N through around
+its edge). Every request counts, refused ones too (429, and 413/411 from
+`deepboot_site.middleware.RequestBodyLimit`). The cache holds, per client and scope, a counter
+numbering the requests (`cache.incr` is atomic, in Redis too) and each request's time under its
+number, for one period: request number n is allowed when request n - N is older than the period.
 """
 
 import functools
 import logging
+import math
 import time
 
 from django.conf import settings
@@ -51,24 +59,62 @@ def client_address(request):
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+# The limited views' paths and scopes, for refusals made before Django sees the request (413/411
+# in deepboot_site.middleware): the APIs count every request, the pages their form posts only.
+LIMITED_PATHS = {
+    "/api/classify/": ("classify", None),
+    "/api/detect/": ("detect", None),
+    "/classify/": ("classify-page", {"POST"}),
+    "/detect/": ("detect-page", {"POST"}),
+}
+
+
+def count_refusal(scope):
+    """Count a request refused from its headers (an ASGI scope) against its view's rate."""
+    limited = LIMITED_PATHS.get(scope.get("path"))
+    if limited is None or (limited[1] is not None and scope.get("method") not in limited[1]):
+        return
+    hit(limited[0], scope_client_address(scope), settings.DEEPBOOT_API_RATE)
+
+
+def scope_client_address(scope):
+    """client_address for an ASGI scope (HTTP or WebSocket), before Django builds a request."""
+    if settings.DEEPBOOT_TRUST_X_FORWARDED_FOR:
+        for name, value in scope.get("headers") or []:
+            if name == b"x-forwarded-for" and value.strip():
+                return value.decode("latin1").split(",")[0].strip()
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
 def hit(scope, client, rate):
-    """Count one request; (allowed, seconds until the window resets)."""
+    """Count one request; (allowed, seconds until one more would be allowed, 0 when allowed)."""
     limit, period = parse_rate(rate)
     now = time.time()
-    window = int(now // period)
-    key = f"ratelimit:{scope}:{client}:{window}"
-    retry_after = max(1, int((window + 1) * period - now + 0.999))
+    base = f"ratelimit:{scope}:{client}"
+    counter = f"{base}:n"
     try:
-        cache.add(key, 0, timeout=period + 1)
+        cache.add(counter, 0, timeout=period + 1)
         try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.set(key, 1, timeout=period + 1)
-            count = 1
+            number = cache.incr(counter)
+        except ValueError:  # the counter expired between add and incr
+            cache.set(counter, 1, timeout=period + 1)
+            number = 1
+        cache.touch(counter, period + 1)  # the counter outlives every time it numbers
+        cache.set(f"{base}:{number}", now, timeout=period + 1)
+        if number <= limit:
+            return True, 0
+        earlier = cache.get_many([f"{base}:{number - limit}", f"{base}:{number - limit + 1}"])
     except CACHE_ERRORS as exc:
         log.warning("Rate limit not counted, cache unavailable: %s", exc)
         return True, 0
-    return count <= limit, retry_after
+    oldest = earlier.get(f"{base}:{number - limit}")
+    if oldest is None or oldest <= now - period:
+        return True, 0
+    # The next request is allowed once the oldest of the last `limit` (this one included) is a
+    # period old.
+    next_oldest = earlier.get(f"{base}:{number - limit + 1}", now)
+    return False, max(1, math.ceil(next_oldest + period - now))
 
 
 def rate_limited(scope, methods=None):

@@ -6,6 +6,7 @@ layer under `var/`, DEBUG off, a secret key generated once and kept in `var/secr
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "deepboot_site",
     "classifier",
     "detector",
@@ -75,6 +77,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the site's CSP and policies too.
+    "deepboot_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -82,8 +86,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "deepboot_site.middleware.SecurityHeadersMiddleware",
+    "deepboot_site.middleware.EmptyRefusalMiddleware",
     "deepboot_site.middleware.ServiceUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "deepboot_site.urls"
@@ -161,7 +167,10 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Room for the rate limits' counts (a few keys per request and client for one period): past
+    # MAX_ENTRIES the cache drops a third of its keys, and with them counts.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                          "OPTIONS": {"MAX_ENTRIES": 200_000}}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -187,12 +196,32 @@ STORAGES = {
 # Uploads: the limits the image APIs enforce (see deepboot_site/uploads.py).
 DEEPBOOT_MAX_UPLOAD_BYTES = int(os.environ.get("DEEPBOOT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 DEEPBOOT_MAX_IMAGE_PIXELS = int(os.environ.get("DEEPBOOT_MAX_IMAGE_PIXELS", 40_000_000))
+# The longest side an image may have (checked from the header, like the pixel count): a thin
+# strip of few pixels can still cost a full decode per row.
+DEEPBOOT_MAX_IMAGE_SIDE = int(os.environ.get("DEEPBOOT_MAX_IMAGE_SIDE", 12_000))
+# Image requests (both APIs and both pages' form posts) decoded and run through the models at once
+# per worker, and how many more may wait for a turn; past that: 503 with Retry-After.
+DEEPBOOT_INFERENCE_CONCURRENCY = int(
+    os.environ.get("DEEPBOOT_INFERENCE_CONCURRENCY") or max(1, min(4, os.cpu_count() or 1))
+)
+DEEPBOOT_INFERENCE_QUEUE = int(os.environ.get("DEEPBOOT_INFERENCE_QUEUE") or 4 * DEEPBOOT_INFERENCE_CONCURRENCY)
+# Seconds a waiting image request may wait for its turn before it is answered 503.
+DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 
+# Seconds a request may take to arrive whole (request line, headers, body) under Daphne; then 408.
+DEEPBOOT_REQUEST_TIMEOUT = float(os.environ.get("DEEPBOOT_REQUEST_TIMEOUT") or 30)
+
 # Per-client limit on each image API ("N/s", "N/m" or "N/h"); see deepboot_site/ratelimit.py.
 DEEPBOOT_API_RATE = os.environ.get("DEEPBOOT_API_RATE") or "30/m"
+# Tic-tac-toe games a browser session, and a client address, may start per minute (more: an
+# error frame "too_many_games"); games last played longer ago than DEEPBOOT_GAME_RETENTION_DAYS
+# are removed by `manage.py prune_games` (run by `make run` at start).
+DEEPBOOT_GAMES_PER_MINUTE = int(os.environ.get("DEEPBOOT_GAMES_PER_MINUTE") or 20)
+DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS = int(os.environ.get("DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS") or 60)
+DEEPBOOT_GAME_RETENTION_DAYS = float(os.environ.get("DEEPBOOT_GAME_RETENTION_DAYS") or 30)
 # Count clients by the first X-Forwarded-For address (only behind a proxy that sets it).
 DEEPBOOT_TRUST_X_FORWARDED_FOR = env_flag("DEEPBOOT_TRUST_X_FORWARDED_FOR")
 
@@ -210,6 +239,22 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes): after DEEPBOOT_LOGIN_FAILURES failed logins from one client
+# address, its logins are refused (429, deepboot_site.views.locked_out) for DEEPBOOT_LOGIN_LOCKOUT_MINUTES,
+# even with the right password. Attempts are stored (admin: Axes) and logged (logger "axes").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("DEEPBOOT_LOGIN_FAILURES") or 5)
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("DEEPBOOT_LOGIN_LOCKOUT_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_CLIENT_IP_CALLABLE = "deepboot_site.ratelimit.client_address"  # honours DEEPBOOT_TRUST_X_FORWARDED_FOR
+AXES_LOCKOUT_CALLABLE = "deepboot_site.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_SENSITIVE_PARAMETERS = ["username"]  # logged masked; the client address is logged as it is
 
 LOGGING = {
     "version": 1,

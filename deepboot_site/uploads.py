@@ -2,8 +2,12 @@
 
 `read_uploaded_image` turns the `image` field of a request into an RGB Pillow image with its
 EXIF orientation applied, or raises UploadError with the HTTP status and a message a person
-can act on. Nothing is written to disk here: Django's upload handlers keep small files in memory
-and remove their temporary files themselves.
+can act on. Its cost is bounded: the sides and the pixel count are checked from the header before
+decoding, a JPEG is decoded at a reduced scale, and any image is shrunk by a whole factor to
+between WORKING_SIDE and twice that on its longer side as soon as it is decoded
+(`source_size(image)` still gives the size of the uploaded image, for boxes in its pixels).
+Nothing is written to disk here: Django's upload handlers keep small files in memory and remove
+their temporary files themselves.
 """
 
 import io
@@ -11,12 +15,17 @@ import warnings
 
 from django.conf import settings
 from django.http import JsonResponse
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .imaging import to_rgb
+from .imaging import draft_for, viewed_size, working_rgb
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
 FIELD = "image"
+# The longer side an upload is shrunk to at the least (and to under twice that): above every
+# model's input (224 for the classifiers, at most 640 for the detectors) and the pages' previews (800).
+WORKING_SIDE = 1024
+# Image.info key that keeps the uploaded image's own (viewed) size on the shrunk working copy.
+SOURCE_SIZE = "deepboot_source_size"
 
 
 class UploadError(Exception):
@@ -71,11 +80,9 @@ def uploaded_file(request):
     return upload
 
 
-def _to_rgb(image):
-    try:
-        return to_rgb(image)
-    except ValueError as exc:
-        raise UploadError(f"Unsupported image mode '{image.mode}'.", status=415) from exc
+def source_size(image):
+    """(width, height) of the uploaded image a working copy was made from (its own size otherwise)."""
+    return tuple(image.info.get(SOURCE_SIZE, image.size))
 
 
 def open_image(data):
@@ -99,19 +106,32 @@ def open_image(data):
                 status=415,
             )
         width, height = image.size
+        max_side = settings.DEEPBOOT_MAX_IMAGE_SIDE
+        if max(width, height) > max_side:
+            raise UploadError(
+                f"The image is too large: it is {width} x {height} pixels and the limit is "
+                f"{max_side:,} pixels a side."
+            )
         if width * height > max_pixels:
             raise UploadError(_too_many_pixels(max_pixels))
         if width < 1 or height < 1:
             raise UploadError("The image has no pixels.")
         try:
             image.seek(0)  # the first frame of an animation
+            size = viewed_size(image)
+            draft_for(image, WORKING_SIDE)
             image.load()
-            image = ImageOps.exif_transpose(image)
+            mode = image.mode
+            try:
+                working = working_rgb(image, WORKING_SIDE)
+            except ValueError as exc:
+                raise UploadError(f"Unsupported image mode '{mode}'.", status=415) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadError(_too_many_pixels(max_pixels)) from exc
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
             raise UploadError("The image is truncated or corrupt.") from exc
-    return _to_rgb(image)
+    working.info[SOURCE_SIZE] = size
+    return working
 
 
 def _too_many_pixels(max_pixels):

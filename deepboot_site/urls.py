@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("tictactoe.urls")),
 ]
 
+handler400 = "deepboot_site.views.bad_request"
 handler404 = "deepboot_site.views.page_not_found"
 handler500 = "deepboot_site.views.server_error"

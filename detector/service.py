@@ -93,20 +93,24 @@ def detect(image, threshold=DEFAULT_THRESHOLD, iou_threshold=IOU_THRESHOLD):
     from .boxes import detect_from_output
     from .train import boxes_per_cell
 
+    from deepboot_site.uploads import source_size
+
     loaded = load()
     model, record = loaded.model, loaded.record
+    # An upload is worked on shrunk (deepboot_site.uploads); boxes are in the uploaded image's pixels.
+    width, height = source_size(image)
     class_names = list(record.class_names)
     started = time.perf_counter()
     size = int(model.input_shape[1])
     pixels = resize_for_model(image, size)[None]
     output = np.asarray(model.predict_on_batch(pixels), dtype=np.float32)[0]
     detections = detect_from_output(
-        output, boxes_per_cell(model, len(class_names)), class_names, image.width, image.height,
+        output, boxes_per_cell(model, len(class_names)), class_names, width, height,
         iou_threshold=iou_threshold, score_threshold=threshold, max_detections=MAX_DETECTIONS,
     )
     latency_ms = (time.perf_counter() - started) * 1000
     return DetectionResult(
-        image.width, image.height, detections, latency_ms, record.architecture, record.pk, class_names
+        width, height, detections, latency_ms, record.architecture, record.pk, class_names
     )
 
 

@@ -13,6 +13,9 @@ for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_HTTPS", "DJANGO_ALLOWED_HOSTS"
     os.environ.pop(name, None)
 # The API tests send many requests from 127.0.0.1; the rate-limit tests set their own rate.
 os.environ["DEEPBOOT_API_RATE"] = "100000/m"
+# So do the game tests (hundreds of games at once in the load test); the cap tests set their own.
+os.environ["DEEPBOOT_GAMES_PER_MINUTE"] = "100000"
+os.environ["DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS"] = "100000"
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

@@ -2,7 +2,8 @@
 
 Client -> server: {"type": "new", "first": "human"|"ai"}, {"type": "move", "cell": 0-8},
 {"type": "resume", "game": "<uuid>"}. Server -> client: {"type": "state", ...} (see
-games.GameState) or {"type": "error", "code": ..., "message": ...}. After an error the
+games.GameState) or {"type": "error", "code": ..., "message": ...}. New games are capped per
+minute per session and per client address (error "too_many_games"). After an error the
 connection stays open, except for an oversized frame or a flood: error, then close. With the
 database unreachable a move gets an "unavailable" error (nothing changed) and a new connection
 gets that error and then a close (4503).
@@ -17,6 +18,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+
+from deepboot_site.ratelimit import scope_client_address
 
 from . import games
 
@@ -109,6 +112,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         first = message.get("first")
         if first not in ("human", "ai"):
             raise games.GameError("bad_request", '"first" must be "human" or "ai".')
+        # Capped per session and per client address: cookie-less sockets each get a session.
+        await database_sync_to_async(games.check_creation_rate)(self.owner, scope_client_address(self.scope))
         return await database_sync_to_async(games.new_game)(self.owner, first)
 
     async def on_move(self, message):

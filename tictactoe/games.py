@@ -10,9 +10,11 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Optional
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from deepboot_site import registry
+from deepboot_site import ratelimit, registry
 
 from . import agent as agents
 from . import engine
@@ -116,6 +118,33 @@ def _owned_game(owner, game_id):
     if game.owner != owner:
         raise GameError("forbidden", "That game belongs to another browser session.")
     return game
+
+
+def check_creation_rate(owner, address):
+    """Count a new game against its session's and its client address's caps per minute
+    (DEEPBOOT_GAMES_PER_MINUTE, DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS); GameError "too_many_games"
+    past either. Refused attempts count too."""
+    caps = [
+        ("games-session", owner, settings.DEEPBOOT_GAMES_PER_MINUTE, "browser session"),
+        ("games-address", address, settings.DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS, "client address"),
+    ]
+    for scope, key, per_minute, who in caps:
+        allowed, retry_after = ratelimit.hit(scope, key, f"{per_minute}/m")
+        if not allowed:
+            raise GameError(
+                "too_many_games",
+                f"Too many new games: at most {per_minute} a minute per {who}. Try again in {retry_after} s.",
+            )
+
+
+def prune(older_than):
+    """Delete games (finished or abandoned) last played before now - `older_than` (a timedelta),
+    their moves with them. -> (games, moves) deleted."""
+    stale = Game.objects.filter(updated__lt=timezone.now() - older_than)
+    moves = Move.objects.filter(game__in=stale).count()
+    games = stale.count()
+    stale.delete()
+    return games, moves
 
 
 @transaction.atomic

@@ -1,4 +1,6 @@
-"""Template filters for showing numbers people read at a glance."""
+"""Template filters for showing numbers people read at a glance, and names without server paths."""
+
+import re
 
 from django import template
 
@@ -15,3 +17,21 @@ def metric(value):
     if isinstance(value, int):
         return f"{value:,}"
     return value
+
+
+# An absolute POSIX or Windows path, up to whitespace, a bracket or a comma.
+_ABSOLUTE_PATH = re.compile(r"(?:(?<![\w.~])/|\b[A-Za-z]:[\\/])[^\s(),]+")
+
+
+@register.filter
+def without_paths(value):
+    """Text with every absolute path replaced by its last name, so public pages show a data set
+    as "caltech101", never the server's folders: "demo (/srv/var/data/demo)" -> "demo (demo)"."""
+    if not isinstance(value, str):
+        return value
+
+    def last_name(match):
+        parts = [part for part in re.split(r"[\\/]", match.group(0)) if part]
+        return parts[-1] if parts else ""
+
+    return _ABSOLUTE_PATH.sub(last_name, value)

@@ -96,7 +96,8 @@
     clearError();
     busy.hidden = false;
     form.setAttribute("aria-busy", "true");
-    body.append("gradcam", "1");
+    const gradcam = form.querySelector("[data-gradcam]");
+    if (gradcam && gradcam.checked) body.append("gradcam", "1");
     try {
       const response = await fetch(api, { method: "POST", body: body, headers: { Accept: "application/json" } });
       let data = null;

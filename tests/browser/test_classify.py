@@ -74,6 +74,7 @@ def check_results(page):
 
 def test_upload_shows_every_network_side_by_side_then_a_sample_then_a_bad_file(page, asgi_server, active):
     page.goto(asgi_server + "/classify/")
+    page.check("[data-gradcam]")  # heat maps only when asked
     page.set_input_files("input[type=file][name=image]", files=[photo()])
     page.locator("[data-testid=results] [data-model=average]").wait_for(timeout=WAIT_MS)
     check_results(page)

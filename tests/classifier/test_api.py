@@ -72,6 +72,18 @@ def test_gradcam_on_request_gives_one_png_heat_map_per_network(client, two_model
 
 
 @pytest.mark.django_db
+def test_predictions_with_gradcam_are_those_without_it(client, two_models):
+    image = jpeg((64, 64), color=(30, 160, 90))
+    plain, with_maps = post(client, image).json(), post(client, image, gradcam="1").json()
+    assert "gradcam" not in plain
+    for arch in ("cnn9", "vgg16", "average"):
+        assert [p["label"] for p in with_maps["predictions"][arch]] == [p["label"] for p in plain["predictions"][arch]]
+        assert [p["probability"] for p in with_maps["predictions"][arch]] == pytest.approx(
+            [p["probability"] for p in plain["predictions"][arch]], abs=1e-5
+        )
+
+
+@pytest.mark.django_db
 def test_only_active_networks_answer(client, trained):
     register_trained(trained, ("vgg16",))
     assert set(post(client, jpeg()).json()["predictions"]) == {"vgg16", "average"}

@@ -32,7 +32,7 @@ def test_page_without_models_says_which_command_to_run(client, db):
 
 @pytest.mark.django_db
 def test_plain_form_post_renders_every_network_and_the_average_with_heat_maps(client, two_models):
-    response = client.post("/classify/", {"image": SimpleUploadedFile("a.jpg", jpeg((90, 60)))})
+    response = client.post("/classify/", {"image": SimpleUploadedFile("a.jpg", jpeg((90, 60))), "gradcam": "1"})
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-testid="results"' in body
@@ -90,3 +90,11 @@ def test_a_broken_model_file_is_a_503_naming_the_command(client, two_models):
         assert "Run: python manage.py" in page
     finally:
         registry.absolute_path(record.path).with_suffix(".moved").rename(registry.absolute_path(record.path))
+
+
+@pytest.mark.django_db
+def test_plain_form_post_without_the_grad_cam_box_computes_no_heat_map(client, two_models):
+    response = client.post("/classify/", {"image": SimpleUploadedFile("a.jpg", jpeg((90, 60)))})
+    body = response.content.decode()
+    assert response.status_code == 200 and body.count("data-latency") == 2
+    assert "data:image/png;base64," not in body and "data-gradcam>" in body

@@ -47,3 +47,47 @@ def test_list_and_activate_models(settings):
 def test_activate_unknown_model_is_a_clear_error():
     with pytest.raises(CommandError, match="No model with ID 999"):
         run("activate_model", "999")
+
+
+@pytest.mark.django_db
+def test_prune_games_removes_games_last_played_long_ago_and_expired_sessions(settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from tictactoe.models import Game, Move
+
+    settings.DEEPBOOT_GAME_RETENTION_DAYS = 7
+    old_finished = Game.objects.create(owner="a", x_player="human", board="XXXOO....", status="human_won")
+    old_abandoned = Game.objects.create(owner="a", x_player="human", board="X...O....")
+    recent = Game.objects.create(owner="b", x_player="ai", board="X........")
+    Move.objects.create(game=old_abandoned, number=1, player="human", mark="X", cell=0)
+    long_ago = timezone.now() - timedelta(days=8)
+    Game.objects.filter(pk__in=[old_finished.pk, old_abandoned.pk]).update(updated=long_ago)
+    expired = SessionStore()
+    expired["tictactoe"] = True
+    expired.set_expiry(-10)
+    expired.save()
+    kept = SessionStore()
+    kept["tictactoe"] = True
+    kept.save()
+
+    out = run("prune_games")
+
+    assert list(Game.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not Move.objects.exists()
+    assert list(Session.objects.values_list("session_key", flat=True)) == [kept.session_key]
+    assert "Removed 2 games (1 moves) last played over 7 days ago" in out
+
+
+@pytest.mark.django_db
+def test_prune_games_takes_the_age_from_its_flag_and_refuses_a_negative_one():
+    from tictactoe.models import Game
+
+    Game.objects.create(owner="a", x_player="human")
+    assert "Removed 0 games" in run("prune_games", "--days", "1")
+    assert "Removed 1 games" in run("prune_games", "--days", "0")
+    with pytest.raises(CommandError, match="0 or more"):
+        run("prune_games", "--days", "-1")

@@ -110,3 +110,109 @@ async def test_oversized_and_chunked_bodies_are_refused_before_django_reads_them
 async def test_bodies_within_the_limit_reach_django():
     status, _, body = await asgi_post("/api/classify/", [(b"content-length", b"2"), (b"content-type", b"text/plain")], b"hi")
     assert status in (400, 503) and b"error" in body  # Django's view answered (no image / no model)
+
+
+class HeldApp:
+    """An inner ASGI app that answers 200 only once `release` is set, recording how many it holds."""
+
+    def __init__(self):
+        import asyncio
+
+        self.release = asyncio.Event()
+        self.inside = 0
+        self.most_inside = 0
+
+    async def __call__(self, scope, receive, send):
+        self.inside += 1
+        self.most_inside = max(self.most_inside, self.inside)
+        await self.release.wait()
+        self.inside -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def gated(gate, path, method="POST"):
+    """(status, headers, body) of one request through the gate."""
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await gate({"type": "http", "method": method, "path": path, "headers": []}, receive, send)
+    return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"]
+
+
+async def test_the_gate_runs_a_few_image_requests_queues_some_and_refuses_the_rest_with_503(settings):
+    import asyncio
+
+    from deepboot_site.middleware import InferenceGate
+
+    settings.DEEPBOOT_INFERENCE_CONCURRENCY, settings.DEEPBOOT_INFERENCE_QUEUE = 2, 1
+    inner = HeldApp()
+    gate = InferenceGate(inner)
+    held = [asyncio.create_task(gated(gate, "/api/classify/")) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    status, headers, body = await gated(gate, "/api/detect/")
+    assert status == 503 and headers[b"retry-after"] == b"5"
+    assert headers[b"content-type"] == b"application/json" and "busy" in json.loads(body)["error"]
+    inner.release.set()
+    assert [answer[0] for answer in await asyncio.gather(*held)] == [200, 200, 200]
+    assert inner.most_inside == 2
+
+
+async def test_the_gate_lets_other_pages_through_while_full_and_refuses_a_page_form_with_a_page(settings):
+    import asyncio
+
+    from deepboot_site.middleware import InferenceGate
+
+    settings.DEEPBOOT_INFERENCE_CONCURRENCY, settings.DEEPBOOT_INFERENCE_QUEUE = 1, 0
+    inner = HeldApp()
+    gate = InferenceGate(inner)
+    held = asyncio.create_task(gated(gate, "/classify/"))
+    await asyncio.sleep(0.05)
+    status, headers, body = await gated(gate, "/detect/")
+    assert status == 503 and headers[b"content-type"].startswith(b"text/html") and b"busy" in body
+    other = asyncio.create_task(gated(gate, "/classify/", method="GET"))
+    await asyncio.sleep(0.05)
+    assert inner.inside == 2  # the GET went straight in beside the held upload
+    inner.release.set()
+    assert (await held)[0] == 200 and (await other)[0] == 200
+
+
+async def test_a_request_that_waits_too_long_for_its_turn_gets_503(settings):
+    import asyncio
+
+    from deepboot_site.middleware import InferenceGate
+
+    settings.DEEPBOOT_INFERENCE_CONCURRENCY, settings.DEEPBOOT_INFERENCE_QUEUE = 1, 5
+    settings.DEEPBOOT_INFERENCE_WAIT = 0.1
+    inner = HeldApp()
+    gate = InferenceGate(inner)
+    held = asyncio.create_task(gated(gate, "/api/classify/"))
+    await asyncio.sleep(0.05)
+    status, _, body = await gated(gate, "/api/classify/")
+    assert status == 503 and "waited 0.1 s" in json.loads(body)["error"]
+    assert gate.waiting == 0
+    inner.release.set()
+    assert (await held)[0] == 200
+
+
+@pytest.mark.django_db
+def test_a_method_a_page_does_not_accept_gets_a_readable_page(client):
+    response = client.put("/classify/")
+    body = response.content.decode()
+    assert response.status_code == 405 and response["Allow"] == "GET, POST"
+    assert "<h1>Request refused</h1>" in body and "does not accept PUT requests; it accepts GET, POST" in body
+
+
+def test_an_empty_refusal_on_an_api_becomes_json(rf):
+    from django.http import HttpResponseNotAllowed
+
+    from deepboot_site.middleware import EmptyRefusalMiddleware
+
+    response = EmptyRefusalMiddleware(lambda request: HttpResponseNotAllowed(["POST"]))(rf.delete("/api/classify/"))
+    assert response.status_code == 405 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"error": "This address does not accept DELETE requests; it accepts POST."}

@@ -90,3 +90,62 @@ def test_a_page_counts_only_the_methods_named_and_answers_a_page(settings):
     assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
     assert refused["Content-Type"].startswith("text/html") and b"Too many requests" in refused.content
     assert page(factory.get("/demo/", REMOTE_ADDR="10.3.0.1")).status_code == 200, "reading the page stays free"
+
+
+class Clock:
+    """time.time for the limiter and the cache alike, moved by hand."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock(1_000_000_000.0)
+    monkeypatch.setattr(ratelimit.time, "time", fake)
+    return fake
+
+
+def test_the_window_slides_so_no_edge_lets_twice_the_rate_through(settings, clock):
+    settings.DEEPBOOT_API_RATE = "3/m"
+    clock.now = 1_000_000_019.9  # 0.1 s before a whole minute, where a fixed window would reset
+    assert [echo(request_from("10.4.0.1")).status_code for _ in range(3)] == [200] * 3
+    clock.now += 0.2
+    assert [echo(request_from("10.4.0.1")).status_code for _ in range(3)] == [429] * 3
+    clock.now = 1_000_000_019.9 + 60.01  # the first three are a minute old, the refused ones are not
+    assert echo(request_from("10.4.0.1")).status_code == 429
+
+
+def test_a_client_that_waits_a_whole_period_is_served_again(settings, clock):
+    settings.DEEPBOOT_API_RATE = "2/m"
+    assert [echo(request_from("10.4.0.2")).status_code for _ in range(3)] == [200, 200, 429]
+    clock.now += 60.5
+    assert echo(request_from("10.4.0.2")).status_code == 200
+
+
+def test_retry_after_is_when_the_oldest_counted_request_leaves_the_window(settings, clock):
+    settings.DEEPBOOT_API_RATE = "3/m"
+    start = clock.now
+    for offset in (0, 10, 20):
+        clock.now = start + offset
+        assert echo(request_from("10.4.0.3")).status_code == 200
+    clock.now = start + 30
+    refused = echo(request_from("10.4.0.3"))
+    # Counted: 0, 10, 20 and this one at 30; one more is allowed once the one at 10 is a minute old.
+    assert refused.status_code == 429 and refused["Retry-After"] == "40"
+    clock.now = start + 70.5
+    assert echo(request_from("10.4.0.3")).status_code == 200
+
+
+async def test_an_oversized_body_refused_before_django_counts_against_the_rate(settings):
+    from tests.deepboot_site.test_middleware import asgi_post
+
+    settings.DEEPBOOT_API_RATE = "2/m"
+    too_long = [(b"content-length", b"20000000"), (b"content-type", b"multipart/form-data; boundary=x")]
+    for _ in range(2):
+        assert (await asgi_post("/api/detect/", too_long))[0] == 413
+    allowed, retry_after = ratelimit.hit("detect", "127.0.0.1", "2/m")
+    assert not allowed and retry_after >= 1

@@ -1,11 +1,15 @@
 """The one upload validation path: every hostile file refused with the right status, every
 awkward-but-valid image read as RGB in its viewing orientation."""
 
+import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 
-from deepboot_site.uploads import UploadError, read_uploaded_image
+from PIL import Image
+
+from deepboot_site.uploads import WORKING_SIDE, UploadError, read_uploaded_image, source_size
 from tests.image_corpus import HOSTILE, VALID, jpeg
 
 
@@ -57,3 +61,32 @@ def test_a_chunked_body_without_content_length_is_refused_with_411():
     with pytest.raises(UploadError, match="Content-Length") as error:
         read_uploaded_image(request)
     assert error.value.status == 411
+
+
+def png_of(mode, size):
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_an_image_with_a_side_over_the_limit_is_refused_from_its_header(settings):
+    settings.DEEPBOOT_MAX_IMAGE_SIDE = 1000
+    with pytest.raises(UploadError, match="limit is 1,000 pixels a side") as error:
+        read_uploaded_image(upload_request([("image", "strip.png", png_of("L", (1001, 1)))]))
+    assert error.value.status == 400
+
+
+def test_a_thin_strip_within_the_pixel_count_is_refused_for_its_side():
+    with pytest.raises(UploadError, match="pixels a side"):
+        read_uploaded_image(upload_request([("image", "strip.png", png_of("I;16", (1, 39_000_000 // 3000)))]))
+
+
+def test_a_large_upload_is_worked_on_shrunk_and_keeps_its_source_size():
+    image = read_uploaded_image(upload_request([("image", "big.jpg", jpeg((4000, 3000)))]))
+    assert WORKING_SIDE <= max(image.size) < 2 * WORKING_SIDE
+    assert source_size(image) == (4000, 3000)
+
+
+def test_a_small_upload_is_its_own_source_size():
+    image = read_uploaded_image(upload_request([("image", "small.jpg", jpeg((64, 48)))]))
+    assert image.size == source_size(image) == (64, 48)

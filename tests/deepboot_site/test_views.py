@@ -1,5 +1,7 @@
 """The home page, the Models page, the admin and the error pages."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -48,3 +50,43 @@ def test_admin_asks_for_login(client):
     response = client.get("/admin/", follow=True)
     assert response.status_code == 200
     assert "Log in" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_models_page_names_data_sets_and_models_without_server_paths(client, settings):
+    path = settings.MODELS_DIR / "cnn9.keras"
+    path.write_text("x")
+    record = registry.register(
+        "classification", "cnn9", path, activate=True, layers=9,
+        dataset=f"demo ({settings.DATA_DIR / 'demo'})",
+    )
+    evaluation = settings.MODELS_DIR / "classification" / "evaluation-latest.json"
+    evaluation.parent.mkdir(parents=True, exist_ok=True)
+    evaluation.write_text(json.dumps({
+        "cnn9": {"layers": 9, "top1": 0.5, "top5": 0.9}, "n_images": 10, "split": "test",
+        "data": str(settings.DATA_DIR / "caltech101"),
+    }))
+    try:
+        html = client.get("/models/").content.decode()
+    finally:
+        evaluation.unlink()
+    card = html.split('data-architecture="cnn9"')[1].split("</li>")[0]
+    assert f'data-model-id="{record.pk}"' in card and f"#{record.pk}" in card
+    assert "demo (demo)" in card and "caltech101" in html
+    assert str(settings.VAR_DIR) not in html and str(settings.BASE_DIR) not in html
+
+
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("demo (/srv/deepboot/var/data/demo)", "demo (demo)"),
+        ("/home/me/data/caltech101/", "caltech101"),
+        ("voc (C:\\data\\voc, 20 train / 5 val)", "voc (voc, 20 train / 5 val)"),
+        ("tictactoe self-play", "tictactoe self-play"),
+        ("2/3 of demo", "2/3 of demo"),
+    ],
+)
+def test_without_paths_keeps_only_the_last_name_of_absolute_paths(text, shown):
+    from deepboot_site.templatetags.deepboot import without_paths
+
+    assert without_paths(text) == shown

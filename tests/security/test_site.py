@@ -2,6 +2,7 @@
 and 500 pages of our own that leak nothing (DEBUG off, as pytest-django runs Django)."""
 
 import re
+from pathlib import Path
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlparse
 
@@ -254,6 +255,24 @@ def test_real_server_404_leaks_nothing(asgi_server):
     assert error.value.code == 404
     body = error.value.read().decode()
     assert "Page not found" in body
+    assert_leaks_nothing(body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_server_models_page_shows_data_sets_by_name_and_models_by_id(asgi_server, active_classifier):
+    import json as json_module
+    import urllib.request
+
+    active_classifier.dataset = f"demo ({settings.DATA_DIR / 'demo'})"
+    active_classifier.save()
+    evaluation = Path(settings.MODELS_DIR) / "classification" / "evaluation-latest.json"
+    evaluation.parent.mkdir(parents=True, exist_ok=True)
+    evaluation.write_text(json_module.dumps({"n_images": 3, "split": "test", "data": str(settings.DATA_DIR / "caltech101")}))
+    try:
+        body = urllib.request.urlopen(asgi_server + "/models/", timeout=30).read().decode()
+    finally:
+        evaluation.unlink()
+    assert f'data-model-id="{active_classifier.pk}"' in body and "demo (demo)" in body and "caltech101" in body
     assert_leaks_nothing(body)
 
 

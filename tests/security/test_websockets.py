@@ -50,8 +50,15 @@ async def receive_frame(communicator, timeout=5):
 @pytest.mark.parametrize("path", [GAME_PATH, "/ws/runs/1/"])
 @pytest.mark.parametrize(
     "origin",
-    [b"http://evil.example", b"http://127.0.0.1.evil.example", b"https://localhost.evil.example:8000", b"null", None],
-    ids=["foreign", "suffix-trick", "prefix-trick", "null", "missing"],
+    [
+        b"http://evil.example", b"http://127.0.0.1.evil.example", b"https://localhost.evil.example:8000", b"null", None,
+        b"http://127.0.0.1:9999", b"http://127.0.0.1", b"https://127.0.0.1", b"https://127.0.0.1:8000",
+        b"ws://127.0.0.1:8000", b"http://127.0.0.1:8000/page", b"http://user@127.0.0.1:8000",
+    ],
+    ids=[
+        "foreign", "suffix-trick", "prefix-trick", "null", "missing",
+        "other-port", "default-port", "https-default-port", "https-same-port", "ws-scheme", "with-path", "with-user",
+    ],
 )
 async def test_foreign_origins_are_refused_at_the_handshake(path, origin):
     communicator = socket(path, origin=origin)
@@ -61,14 +68,38 @@ async def test_foreign_origins_are_refused_at_the_handshake(path, origin):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("origin", [b"http://127.0.0.1:8000", b"http://localhost", b"https://[::1]:8443"])
-async def test_origins_in_allowed_hosts_are_accepted(active_dqn, origin):
+@pytest.mark.parametrize("origin", [b"http://127.0.0.1:8000", b"http://localhost:8000", b"http://[::1]:8000"])
+async def test_origins_of_an_allowed_host_on_the_sockets_own_scheme_and_port_are_accepted(active_dqn, origin):
     communicator = socket(origin=origin)
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_json_to({"type": "new", "first": "human"})
     assert check_frame((await receive_frame(communicator))[1])["type"] == "state"
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_behind_an_https_proxy_only_https_origins_of_the_proxied_host_are_accepted(active_dqn, settings):
+    settings.HTTPS = True
+    for origin, accepted in [(b"https://127.0.0.1:8000", True), (b"http://127.0.0.1:8000", False)]:
+        communicator = socket(origin=origin)
+        connected, _ = await communicator.connect()
+        assert connected is accepted, origin
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_real_server_refuses_another_port_or_scheme_of_its_own_host(active_dqn, asgi_server):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    uri = asgi_server.replace("http://", "ws://") + GAME_PATH
+    port = asgi_server.rsplit(":", 1)[1]
+    for origin in ["http://127.0.0.1:9999", "https://127.0.0.1", f"https://127.0.0.1:{port}", "http://127.0.0.1"]:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(uri, origin=origin, open_timeout=10):
+                pass
+        assert refused.value.response.status_code == 403, origin
 
 
 @pytest.mark.django_db(transaction=True)

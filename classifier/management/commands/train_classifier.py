@@ -88,7 +88,7 @@ class Command(BaseCommand):
                 preprocessing=networks.PREPROCESSING[config.arch],
                 layers=networks.LAYERS[config.arch],
                 parameters=networks.count_parameters(result.model),
-                dataset=f"{Path(config.data).name} ({config.data})",
+                dataset=Path(config.data).name,  # by name: the Models page is public
                 metrics={k: round(v, 4) for k, v in result.metrics.items() if isinstance(v, float)},
                 training_run={
                     **run.summary(),

@@ -1,0 +1,100 @@
+"""What the site asks of Daphne (Twisted) beyond its command-line options, applied when Daphne loads
+`deepboot_site.asgi`, however it was started (`make run`, the README's workers, the tests):
+
+- Twisted does not parse request bodies as forms. Daphne hands the raw body to Django, which
+  parses it itself with its limits; Twisted's own parse of every multipart body was a second,
+  unlimited copy, and a malformed one got a bare 400 without headers instead of the site's answer.
+- A request must arrive whole (request line, headers and body) within DEEPBOOT_REQUEST_TIMEOUT
+  seconds: a body trickled in a byte at a time gets 408 and the connection is closed, instead of
+  holding it for as long as the client likes (Twisted's own timeout only counts idle time).
+- A body the site will refuse from its headers (a `Content-Length` over the upload limit:
+  413; chunked, with no `Content-Length`: 411, see `deepboot_site.middleware.RequestBodyLimit`)
+  is received and dropped as it arrives: Twisted would otherwise keep it, in memory up to
+  100 KB and in a temporary file past that, before the site answered. The site sees the request
+  with an empty body and refuses it from its headers as before.
+- No `Server:` banner on HTTP responses or WebSocket handshakes.
+
+The transfer itself is still paid (Daphne answers once the body has arrived; see SECURITY.md).
+"""
+
+import io
+import json
+
+_SLOW_PAGE = (
+    b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request timeout \xc2\xb7 DeepBoot</title>'
+    b"</head><body><h1>Request timeout</h1><p>%s</p><p><a href=\"/\">Home</a></p></body></html>"
+)
+
+
+def install():
+    """Make Daphne build its HTTP requests from `SiteRequest` (idempotent). No-op without Daphne."""
+    try:
+        from daphne import http_protocol
+    except ImportError:  # another ASGI server: it brings its own limits
+        return
+    if getattr(http_protocol.WebRequest, "deepboot", False):
+        return
+    http_protocol.WebRequest = _site_request(http_protocol.WebRequest)
+
+
+def _site_request(web_request):
+    from django.conf import settings
+    from twisted.internet import reactor
+
+    class SiteRequest(web_request):
+        deepboot = True
+
+        def __init__(self, *args, **kwargs):
+            kwargs["parsePOSTFormSubmission"] = False
+            self._drop_body = False
+            super().__init__(*args, **kwargs)
+            self.server.server_name = ""
+            self.server.ws_factory.server = ""
+            self._deadline = reactor.callLater(settings.DEEPBOOT_REQUEST_TIMEOUT, self._too_slow)
+
+        def _cancel_deadline(self):
+            if self._deadline is not None and self._deadline.active():
+                self._deadline.cancel()
+            self._deadline = None
+
+        def gotLength(self, length):
+            # None: chunked, or no body at all (then there is nothing to drop).
+            self._drop_body = length is None or length > settings.DEEPBOOT_MAX_UPLOAD_BYTES + 64 * 1024
+            if self._drop_body:
+                self.content = io.BytesIO()
+            else:
+                super().gotLength(length)
+
+        def handleContentChunk(self, data):
+            if not self._drop_body:
+                super().handleContentChunk(data)
+
+        def requestReceived(self, command, path, version):
+            self._cancel_deadline()
+            super().requestReceived(command, path, version)
+
+        def connectionLost(self, reason):
+            self._cancel_deadline()
+            super().connectionLost(reason)
+
+        def _too_slow(self):
+            self._deadline = None
+            seconds = settings.DEEPBOOT_REQUEST_TIMEOUT
+            message = f"The request did not arrive within {seconds:g} s."
+            path = getattr(self.channel, "_path", b"") or b""
+            if path.startswith(b"/api/"):
+                body, content_type = json.dumps({"error": message}).encode(), b"application/json"
+            else:
+                body, content_type = _SLOW_PAGE % message.encode(), b"text/html; charset=utf-8"
+            transport = self.channel.transport
+            if transport is None:
+                return
+            transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\nContent-Type: " + content_type
+                + b"\r\nContent-Length: " + str(len(body)).encode()
+                + b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + body
+            )
+            transport.loseConnection()
+
+    SiteRequest.__name__ = SiteRequest.__qualname__ = "SiteRequest"
+    return SiteRequest
