@@ -67,7 +67,7 @@ def make_warm_and_cool(root, per_class=24, size=32, seed=0):
 
 @pytest.fixture(scope="session")
 def warm_and_cool(tmp_path_factory):
-    """48 generated images in 2 classes (split: 34 train, 8 validation, 6... see split_items)."""
+    """48 generated images in 2 classes (split: 32 train, 8 validation, 8 test)."""
     return make_warm_and_cool(tmp_path_factory.mktemp("warm-cool") / "data")
 
 

@@ -88,6 +88,18 @@ def test_two_stage_freezes_the_base_then_fine_tunes_everything_at_a_lower_rate(d
     assert head["lr"] == pytest.approx(0.01) and fine["lr"] == pytest.approx(0.001)
 
 
+@pytest.mark.slow
+def test_resnet152_learns_warm_from_cool_well_above_chance_when_fine_tuned_in_two_stages(warm_and_cool, tmp_path):
+    # From scratch and eagerly (tracing ResNet152 takes minutes on a CPU), 3 + 3 epochs of 2 steps.
+    # Its batch normalisation stays in inference mode in both stages, so the validation accuracy
+    # that picks the best epoch means the same as the test accuracy.
+    config = tiny_config("resnet152", warm_and_cool, two_stage=True, epochs=3, patience=3, batch_size=16,
+                         augment="none")
+    result = trainer.train(config, tmp_path / "run")
+    assert [row["stage"] for row in result.epochs] == ["head"] * 3 + ["finetune"] * 3
+    assert result.metrics["test_top1"] >= 0.875  # chance: 1/2 on 8 test images
+
+
 def _batch_norm_statistics(model):
     return [np.asarray(v).copy() for layer in trainer._all_layers(networks.base_of(model))
             if isinstance(layer, keras.layers.BatchNormalization) for v in (layer.moving_mean, layer.moving_variance)]
