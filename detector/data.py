@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+from deepboot_site.imaging import to_rgb
 
 from . import voc
 from .augment import AugmentConfig, augment
@@ -53,6 +55,18 @@ def encode_targets(boxes, labels, image_size, grid, n_classes, difficult=None):
     return target
 
 
+def upright(image, annotated_size):
+    """An opened image as RGB, turned by its EXIF orientation as uploads are before detection
+    (deepboot_site/uploads.py: `ImageOps.exif_transpose`, then `to_rgb`), unless the annotation's
+    <size> says its boxes were drawn on the stored pixels (it matches the stored size and not the
+    turned one)."""
+    image.load()
+    turned = ImageOps.exif_transpose(image)
+    if turned.size != image.size and tuple(annotated_size) == image.size:
+        turned = image
+    return to_rgb(turned)
+
+
 @dataclass
 class DetectionData:
     """One split of a VOC folder: annotations, class names, and image loading."""
@@ -83,8 +97,9 @@ class DetectionData:
         cache = getattr(self, "_cache", None)
         if cache is not None and index in cache:
             return cache[index]
-        with Image.open(voc.image_path(self.root, self.annotations[index])) as opened:
-            image = opened.convert("RGB")
+        annotation = self.annotations[index]
+        with Image.open(voc.image_path(self.root, annotation)) as opened:
+            image = upright(opened, (annotation.width, annotation.height))
         if cache is not None:
             cache[index] = image
         return image
