@@ -8,8 +8,10 @@
 2. `fit_network`: build the network and fit it until the validation accuracy stops improving
    (`patience`, at most `epochs`), keeping the best epoch; with `two_stage`, first the new head on
    a frozen base, then the whole network at a lower rate. A base that starts from pre-trained
-   weights, or is fine-tuned in two stages, is called with `training=False` (its batch
-   normalisation keeps its statistics: keras-io's transfer-learning guide);
+   weights, or is fine-tuned in two stages, keeps its batch normalisation in inference mode in
+   both stages, its statistics untouched (what keras-io's transfer-learning guide gets by calling
+   the base with `training=False`; see `networks.set_base_trainable` for why it is done by
+   freezing those layers in Keras 3);
 3. `evaluate_items`: top-1/top-5 on the test split;
 4. with `self_training`: label the unlabelled images with the model's confident predictions
    (softmax >= `confidence`), train a fresh network on training + pseudo-labelled images, and
