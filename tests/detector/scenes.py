@@ -13,7 +13,6 @@ gradients, with ImageSets split files. These scenes differ in every one of those
     make_scenes(dest, images=350, seed=0)
 """
 
-import math
 from pathlib import Path
 
 import numpy as np
