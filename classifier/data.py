@@ -8,9 +8,14 @@
   (the same seed and files give the same split on any machine); `Split.to_json()` is what is
   recorded beside a model. `kfold(items, k, seed)`: stratified folds.
 - `make_dataset(items, …)`: tf.data: read, decode (JPEG/PNG/GIF/BMP natively, others through
-  Pillow), resize to S x S, batch, augment the training set (flips, shifts, rotations, zoom,
-  colour) with `num_parallel_calls=AUTOTUNE`, and prefetch. Pixels stay raw 0-255: each
-  network's own preprocessing is inside the model.
+  Pillow), resize to S x S, batch, augment the training set with the chosen transforms
+  (`AUGMENTATIONS`: flip, shift, rotate, zoom, color; each layer seeded on its own), and prefetch.
+  The order of the images is deterministic for a seed (a seeded shuffle, order-preserving parallel
+  decoding, sequential augmentation), so a run can be repeated exactly. Pixels stay raw 0-255:
+  each network's own preprocessing is inside the model.
+- Images with an EXIF orientation are decoded through Pillow and turned upright exactly as the
+  upload path does (`ImageOps.exif_transpose`, then `deepboot_site.imaging.to_rgb`).
+- `content_hash(path)` and `overlapping_files(...)`: the same file (by its bytes) in two folders.
 """
 
 import hashlib
@@ -70,8 +75,18 @@ def check_image(path):
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         return None, f"{exc.__class__.__name__}: {exc}"
-    needs_pillow = fmt not in _TF_FORMATS or mode not in _TF_MODES or (fmt == "PNG" and mode == "P")
+    needs_pillow = (fmt not in _TF_FORMATS or mode not in _TF_MODES or (fmt == "PNG" and mode == "P")
+                    or _exif_orientation(path) not in (None, 1))
     return needs_pillow, None
+
+
+def _exif_orientation(path):
+    """The EXIF orientation tag (1: upright) of an image file, or None without one."""
+    try:
+        with Image.open(path) as image:
+            return image.getexif().get(0x0112)
+    except (OSError, SyntaxError, ValueError):
+        return None
 
 
 def scan_folder(root, classes=None, stdout=None):
@@ -221,28 +236,60 @@ def save_split(split, path, extra=None):
 
 
 def pillow_rgb(path):
-    """Decode any image Pillow reads as RGB uint8 (CMYK, 16-bit, palette, alpha on white)."""
+    """Decode any image Pillow reads as RGB uint8 (CMYK, 16-bit, palette, alpha on white), turned
+    upright by its EXIF orientation: the same steps, in the same order, as an upload is served with
+    (deepboot_site/uploads.py: load, `ImageOps.exif_transpose`, `to_rgb`)."""
     import numpy as np
 
     with Image.open(path) as image:
+        image.load()
         return np.asarray(to_rgb(ImageOps.exif_transpose(image)), dtype=np.uint8)
 
 
-def augmenter(seed=None):
-    """The training-only augmentation: flips, shifts, rotations, zoom and colour, on 0-255 pixels."""
+# ------------------------------------------------------------------------------------ augmentation
+
+AUGMENTATIONS = ("flip", "shift", "rotate", "zoom", "color")
+"""The transforms `--augment` chooses from, in the order they are applied."""
+DEFAULT_AUGMENT = ",".join(AUGMENTATIONS)
+"""The book's set for photos: all of them."""
+
+
+def parse_augment(text):
+    """`--augment` text -> a tuple of transform names in AUGMENTATIONS order: "none" or "" is no
+    augmentation, otherwise a comma-separated subset ("flip,shift"). True/False (the old boolean
+    setting) mean all / none. Raises DataError naming an unknown transform."""
+    if text is True:
+        return AUGMENTATIONS
+    if text in (False, None):
+        return ()
+    names = [name.strip().lower() for name in str(text).split(",") if name.strip()]
+    if names in ([], ["none"]):
+        return ()
+    unknown = [name for name in names if name not in AUGMENTATIONS]
+    if unknown:
+        raise DataError(f"Unknown augmentation {', '.join(unknown)}: choose from {', '.join(AUGMENTATIONS)}, "
+                        "or none.")
+    return tuple(name for name in AUGMENTATIONS if name in names)
+
+
+def augmenter(seed=0, transforms=AUGMENTATIONS):
+    """The training-only augmentation on 0-255 pixels: a `keras.Sequential` of the chosen
+    `transforms` (see AUGMENTATIONS), each random layer with its own seed derived from `seed`, so
+    the layers draw independent numbers (a flip says nothing about the brightness)."""
     import keras
 
-    return keras.Sequential(
-        [
-            keras.layers.RandomFlip("horizontal", seed=seed),
-            keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
-            keras.layers.RandomRotation(0.05, fill_mode="reflect", seed=seed),
-            keras.layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=seed),
-            keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=seed),
-            keras.layers.RandomContrast(0.15, seed=seed),
-        ],
-        name="augment",
-    )
+    transforms = parse_augment(",".join(transforms) if not isinstance(transforms, str) else transforms)
+    seeds = iter(range(seed * 16 + 1, seed * 16 + 16))
+    makers = {
+        "flip": lambda: [keras.layers.RandomFlip("horizontal", seed=next(seeds))],
+        "shift": lambda: [keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=next(seeds))],
+        "rotate": lambda: [keras.layers.RandomRotation(0.05, fill_mode="reflect", seed=next(seeds))],
+        "zoom": lambda: [keras.layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=next(seeds))],
+        "color": lambda: [keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=next(seeds)),
+                          keras.layers.RandomContrast(0.15, seed=next(seeds))],
+    }
+    layers = [layer for name in transforms for layer in makers[name]()]
+    return keras.Sequential(layers, name="augment")
 
 
 def decode_resize(path, needs_pillow, image_size):
@@ -269,8 +316,10 @@ def make_dataset(root, items, image_size, batch_size, *, num_classes, training=F
                  seed=0, labels=None, cache=False):
     """A batched tf.data.Dataset of (images, one-hot labels) for `items` under `root`.
 
-    training=True shuffles (seeded) and, with augment=True, applies `augmenter` to each batch.
-    `labels` overrides the items' labels (pseudo-labels for self-training).
+    training=True shuffles (seeded) and applies `augmenter(seed, augment)` to each batch;
+    `augment` is a set of transform names, "none", or True/False (all/none).
+    `labels` overrides the items' labels (pseudo-labels for self-training). For a given seed the
+    batches are the same on every pass through the pipeline of a fresh process.
     """
     import tensorflow as tf
 
@@ -286,13 +335,15 @@ def make_dataset(root, items, image_size, batch_size, *, num_classes, training=F
         return decode_resize(path, needs_pillow, image_size), tf.one_hot(label, num_classes)
 
     autotune = tf.data.AUTOTUNE
-    dataset = dataset.map(load, num_parallel_calls=autotune, deterministic=not training)
+    dataset = dataset.map(load, num_parallel_calls=autotune, deterministic=True)
     if cache:
         dataset = dataset.cache()
     dataset = dataset.batch(batch_size)
-    if training and augment:
-        augment_layers = augmenter(seed)
-        dataset = dataset.map(lambda x, y: (augment_layers(x, training=True), y), num_parallel_calls=autotune)
+    transforms = parse_augment(augment) if not isinstance(augment, (tuple, list)) else tuple(augment)
+    if training and transforms:
+        augment_layers = augmenter(seed, transforms)
+        # One batch at a time: the random layers' seed state advances in a fixed order.
+        dataset = dataset.map(lambda x, y: (augment_layers(x, training=True), y))
     return dataset.prefetch(autotune)
 
 
@@ -304,5 +355,32 @@ def image_dataset(root, items, image_size, batch_size):
     paths = [str(root / item.path) for item in items]
     flags = [item.needs_pillow for item in items]
     dataset = tf.data.Dataset.from_tensor_slices((paths, flags))
-    dataset = dataset.map(lambda p, f: decode_resize(p, f, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda p, f: decode_resize(p, f, image_size), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# ------------------------------------------------------------------------------------------ overlap
+
+
+def content_hash(path, chunk=1 << 20):
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def overlapping_files(root, items, other_root, other_items):
+    """[(path under root, path under other_root)] of the files that have the same content in both
+    lists (whatever their names), sorted."""
+    ours = {}
+    for item in items:
+        ours.setdefault(content_hash(Path(root) / item.path), item.path)
+    found = []
+    for item in other_items:
+        match = ours.get(content_hash(Path(other_root) / item.path))
+        if match is not None:
+            found.append((match, item.path))
+    return sorted(found)

@@ -15,7 +15,12 @@ them alike:
   a machine with internet) or the path of a weights file for the base.
 
 Two-stage training freezes `base` (`set_base_trainable(model, False)`), which also runs its batch
-normalisation in inference mode, then unfreezes it. Only `keras` and `keras.ops` are used, so the
+normalisation in inference mode, then unfreezes it. Fine-tuning keeps the base's batch
+normalisation in inference mode in both stages, as keras-io's transfer-learning guide does by
+calling the base with `training=False`: `set_base_trainable(model, True, batch_norm=False)`. (In
+Keras 3 a functional model passes its own `training` to a nested model, overriding a
+`training=False` written in the graph; a BatchNormalization layer that is not trainable runs in
+inference mode whatever it is called with, so that is how it is done here.) Only `keras` and `keras.ops` are used, so the
 models run on any Keras backend.
 """
 
@@ -152,10 +157,23 @@ def base_of(model):
     return model.get_layer("base")
 
 
-def set_base_trainable(model, trainable):
+def set_base_trainable(model, trainable, batch_norm=None):
     """Freeze (False) or unfreeze (True) the feature extractor; the head stays trainable.
+    batch_norm=False keeps the base's BatchNormalization layers frozen, in inference mode (their
+    moving statistics and scale/offset untouched) even when the rest of the base trains.
     Recompile afterwards for the change to take effect in training."""
-    base_of(model).trainable = trainable
+    base = base_of(model)
+    base.trainable = trainable
+    if batch_norm is not None:
+        for layer in _sublayers(base):
+            if isinstance(layer, layers.BatchNormalization):
+                layer.trainable = batch_norm and trainable
+
+
+def _sublayers(layer):
+    for child in getattr(layer, "layers", ()):
+        yield child
+        yield from _sublayers(child)
 
 
 def gradcam_layer(model):

@@ -2,16 +2,25 @@
 
 `train(config, out_dir)` reads top to bottom:
 
-1. seed everything; scan the data folder; make the stratified train/validation/test split;
-2. `fit_network`: build the network and fit it with checkpoints and early stopping; with
-   `two_stage`, first the new head on a frozen base, then the whole network at a lower rate;
+1. seed everything (and make TensorFlow's ops deterministic: one seed, one result); scan the data
+   folder; make the stratified train/validation/test split; with self-training, refuse an
+   unlabelled folder that shares files (by content) with the labelled data;
+2. `fit_network`: build the network and fit it until the validation accuracy stops improving
+   (`patience`, at most `epochs`), keeping the best epoch; with `two_stage`, first the new head on
+   a frozen base, then the whole network at a lower rate. A base that starts from pre-trained
+   weights, or is fine-tuned in two stages, keeps its batch normalisation in inference mode in
+   both stages, its statistics untouched (what keras-io's transfer-learning guide gets by calling
+   the base with `training=False`; see `networks.set_base_trainable` for why it is done by
+   freezing those layers in Keras 3);
 3. `evaluate_items`: top-1/top-5 on the test split;
 4. with `self_training`: label the unlabelled images with the model's confident predictions
    (softmax >= `confidence`), train a fresh network on training + pseudo-labelled images, and
    report the test accuracy before and after (the gain);
 5. with `folds` K: K-fold cross-validation over the non-test images instead of the single
-   validation split, each fold's validation accuracy and their mean ± standard deviation; the
-   best fold's model is kept;
+   validation split. Each fold is scored on images that chose nothing: early stopping watches an
+   inner validation split carved from the fold's training images. The report gives each fold's
+   score and their mean ± standard deviation; the best fold's model is kept, or with `refit` a
+   model trained on all the non-test images for the folds' mean best epoch count;
 6. save the model (.keras, raw pixels in), the split, and the learning curves (PNG).
 
 The command (`train_classifier`) passes a `callbacks(stage, extra)` hook (the shared run
@@ -35,28 +44,33 @@ OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run. The defaults are small enough for a smoke test on a CPU."""
+    """One training run. The defaults are for a user's own data set (hundreds to a few thousand
+    images): train until the validation accuracy has not improved for `patience` epochs, at most
+    `epochs`, and keep the best epoch. The demo and the tests pass their own short schedules."""
 
     arch: str
     """cnn9, vgg16 or resnet152."""
     data: str
     """Data root: <data>/<class>/<image>."""
-    epochs: int = 3
-    """Epochs (per stage with two-stage training; per fold with --folds)."""
-    batch_size: int = 16
+    epochs: int = 100
+    """The most epochs (per stage with two-stage training; per fold with --folds); early stopping
+    usually ends the run sooner."""
+    batch_size: int = 32
     """Images per batch and replica."""
-    image_size: int = 64
+    image_size: int = 224
     """Images are resized to S x S (224 is what the book and ImageNet weights use)."""
     optimizer: str = "adam"
     """sgd (momentum 0.9, Nesterov), adagrad, rmsprop or adam."""
     lr: float | None = None
-    """Learning rate; None: 1e-3 (adam/rmsprop), 1e-2 (sgd/adagrad), ten times lower for vgg16/resnet152."""
+    """Learning rate; None: 1e-3 (adam/rmsprop), 1e-2 (sgd/adagrad), ten times lower when the base
+    starts from pre-trained weights, and for vgg16 (see `learning_rate`)."""
     weight_decay: float = 1e-4
     """L2 on cnn9's kernels; decoupled weight decay in the optimizer for vgg16/resnet152."""
     weights: str = "none"
     """none, imagenet, or the path of a weights file for the base (vgg16/resnet152)."""
-    augment: bool = True
-    """Flips, shifts, rotations, zoom and colour on the training images."""
+    augment: str = data_module.DEFAULT_AUGMENT
+    """The transforms of the training images, comma-separated from flip, shift, rotate, zoom,
+    color; or none. (True/False, the old setting, mean all/none.)"""
     two_stage: bool = False
     """Train the head with the base frozen, then fine-tune everything at `fine_tune_lr`."""
     fine_tune_lr: float | None = None
@@ -67,12 +81,16 @@ class TrainConfig:
     """Self-training keeps predictions whose softmax probability is at least this."""
     folds: int = 0
     """K-fold cross-validation with K folds (0: the hold-out split)."""
+    refit: bool = False
+    """With folds: the kept model is trained on all the non-test images for the folds' mean best
+    epoch count (instead of the best fold's model)."""
     seed: int = 0
     """Seeds random, NumPy and Keras, and the split."""
     val_fraction: float = 0.15
     test_fraction: float = 0.15
-    patience: int = 5
-    """Early stopping: epochs without validation improvement before stopping."""
+    patience: int = 10
+    """Early stopping: epochs without validation improvement before stopping (the best epoch's
+    weights are restored)."""
     dropout: float = 0.5
     recalibrate_bn: bool = False
     """After fitting, re-estimate batch-norm statistics on a few training batches. A run of a
@@ -82,11 +100,27 @@ class TrainConfig:
     """Run Keras eagerly (no graph tracing). Tracing ResNet152's training step takes minutes on a
     CPU, so for a handful of steps (smoke tests, the CPU demo) eager is much faster."""
 
+    def pretrained(self):
+        """True when the base starts from pre-trained weights (imagenet or a weights file)."""
+        return self.arch != "cnn9" and self.weights not in (None, "", "none", "None")
+
     def learning_rate(self):
+        """`lr`, or the default: 1e-3 (adam/rmsprop) or 1e-2 (sgd/adagrad), ten times lower for a
+        base that starts from pre-trained weights. vgg16 has no batch normalisation and diverges
+        from scratch at the full rate (chance after 15 epochs of the generated stripes set where
+        1e-4 reaches 0.78), so it gets the lower rate in both cases."""
         if self.lr is not None:
             return self.lr
         base = 1e-2 if self.optimizer in ("sgd", "adagrad") else 1e-3
-        return base if self.arch == "cnn9" else base / 10
+        return base / 10 if self.pretrained() or self.arch == "vgg16" else base
+
+    def base_inference(self):
+        """Keep the base's batch normalisation in inference mode (as if called with training=False):
+        when it starts from pre-trained weights or is fine-tuned in two stages."""
+        return self.pretrained() or self.two_stage
+
+    def transforms(self):
+        return data_module.parse_augment(self.augment)
 
     def fine_tune_learning_rate(self):
         return self.fine_tune_lr if self.fine_tune_lr is not None else self.learning_rate() / 10
@@ -105,12 +139,15 @@ class TrainResult:
 
 
 def seed_everything(seed):
-    """One block seeds random, NumPy and Keras (and TensorFlow through Keras)."""
+    """One block seeds random, NumPy and Keras (and TensorFlow through Keras), and asks TensorFlow
+    for deterministic ops, so one seed on one machine gives one result."""
     import keras
+    import tensorflow as tf
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def make_optimizer(name, lr, weight_decay=None):
@@ -176,37 +213,60 @@ def _epoch_timer(rows, stage):
     return EpochTimer()
 
 
-def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, rows):
+def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, rows, early_stopping=True):
     import keras
 
     monitor = "val_accuracy" if val_ds is not None else "accuracy"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    extra = [
-        _epoch_timer(rows, stage),
-        keras.callbacks.ModelCheckpoint(
-            str(checkpoint_dir / f"best-{stage}.weights.h5"), monitor=monitor, mode="max",
-            save_best_only=True, save_weights_only=True,
-        ),
-        keras.callbacks.EarlyStopping(
-            monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
-        ),
-    ]
-    hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
+    extra = [_epoch_timer(rows, stage)]
+    if early_stopping:
+        extra += [
+            keras.callbacks.ModelCheckpoint(
+                str(checkpoint_dir / f"best-{stage}.weights.h5"), monitor=monitor, mode="max",
+                save_best_only=True, save_weights_only=True,
+            ),
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
+            ),
+        ]
+        hooks.say(f"[{stage}] fitting until {monitor} stops improving ({config.patience} epoch(s) of patience, "
+                  f"at most {epochs} epoch(s)); the best epoch is kept")
+    else:
+        hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=hooks.callbacks(stage, extra), shuffle=False,
               verbose=2 if hooks.stdout is None else 1)
 
 
+def best_epochs(rows, prefix=""):
+    """{stage suffix: best epoch (1-based) by validation accuracy, as early stopping chose it} of
+    the rows of stages starting with `prefix` ("fold2-" -> {"fit": 7} or {"head": 3, "finetune": 5}).
+    A stage without validation (too few images to hold some out) is judged, as early stopping
+    judged it, by its training accuracy."""
+    found = {}
+    for row in rows:
+        if not row["stage"].startswith(prefix):
+            continue
+        score = row.get("val_accuracy", row.get("accuracy"))
+        stage = row["stage"][len(prefix):]
+        if score is not None and (stage not in found or score > found[stage][1]):
+            found[stage] = (row["epoch"], score)
+    return {stage: epoch for stage, (epoch, _) in found.items()}
+
+
 def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="", rows=None,
-                checkpoint_dir=None, labels=None):
+                checkpoint_dir=None, labels=None, epochs=None):
     """Build and fit one network on `train_items` (optionally with pseudo-`labels`).
-    Returns (model, epoch rows)."""
+
+    With `val_items`, each stage stops early on the validation accuracy and keeps its best epoch.
+    `epochs` ({stage: count}, e.g. from `best_epochs`) instead trains each stage exactly that many
+    epochs with no early stopping (a refit on all the data). Returns (model, epoch rows)."""
     rows = [] if rows is None else rows
     num_classes = len(dataset.classes)
     batch = config.batch_size * hooks.replicas
     size = config.image_size
     train_ds = data_module.make_dataset(
         dataset.root, train_items, size, batch, num_classes=num_classes, training=True,
-        augment=config.augment, seed=config.seed, labels=labels,
+        augment=config.transforms(), seed=config.seed, labels=labels,
     )
     val_ds = (
         data_module.make_dataset(dataset.root, val_items, size, batch, num_classes=num_classes)
@@ -217,22 +277,35 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
             config.arch, (size, size, 3), num_classes, weights=config.weights,
             weight_decay=config.weight_decay, dropout=config.dropout,
         )
+    # Fine-tuning: the base's batch normalisation stays in inference mode throughout (the
+    # equivalent, in Keras 3, of calling the base with training=False).
+    batch_norm = False if config.base_inference() else None
     checkpoint_dir = Path(checkpoint_dir)
+    fixed = epochs is not None
+
+    def stage_epochs(stage):
+        return max(1, int(epochs.get(stage, config.epochs))) if fixed else config.epochs
+
     if config.two_stage:
         with hooks.scope():
-            networks.set_base_trainable(model, False)
+            networks.set_base_trainable(model, False, batch_norm=batch_norm)
             compile_network(model, config, config.learning_rate(), num_classes, hooks.jit)
         hooks.say(f"Stage 1: the new head only (base frozen), lr {config.learning_rate():g}")
-        _fit(model, config, hooks, f"{stage_prefix}head", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+        _fit(model, config, hooks, f"{stage_prefix}head", train_ds, val_ds, stage_epochs("head"), checkpoint_dir,
+             rows, early_stopping=not fixed)
         with hooks.scope():
-            networks.set_base_trainable(model, True)
+            networks.set_base_trainable(model, True, batch_norm=batch_norm)
             compile_network(model, config, config.fine_tune_learning_rate(), num_classes, hooks.jit)
         hooks.say(f"Stage 2: fine-tuning the whole network, lr {config.fine_tune_learning_rate():g}")
-        _fit(model, config, hooks, f"{stage_prefix}finetune", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+        _fit(model, config, hooks, f"{stage_prefix}finetune", train_ds, val_ds, stage_epochs("finetune"),
+             checkpoint_dir, rows, early_stopping=not fixed)
     else:
         with hooks.scope():
+            if batch_norm is not None:
+                networks.set_base_trainable(model, True, batch_norm=batch_norm)
             compile_network(model, config, config.learning_rate(), num_classes, hooks.jit)
-        _fit(model, config, hooks, f"{stage_prefix}fit", train_ds, val_ds, config.epochs, checkpoint_dir, rows)
+        _fit(model, config, hooks, f"{stage_prefix}fit", train_ds, val_ds, stage_epochs("fit"), checkpoint_dir,
+             rows, early_stopping=not fixed)
     if config.recalibrate_bn:
         plain = data_module.make_dataset(dataset.root, train_items, size, batch, num_classes=num_classes,
                                          labels=labels)
@@ -321,6 +394,7 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
     dataset = data_module.scan_folder(config.data, stdout=stdout)
     if config.arch != "cnn9" and config.weights not in (None, "none"):
         hooks.say(f"Base weights: {config.weights}")
+    unlabelled = _unlabelled_apart(config, dataset, hooks) if config.self_training else None
     split = data_module.split_items(dataset.items, config.seed, config.val_fraction, config.test_fraction)
     hooks.say(f"Split (seed {config.seed}): {len(split.train)} train, {len(split.val)} validation, "
               f"{len(split.test)} test images")
@@ -332,6 +406,13 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
         report["folds"] = fold_report
         metrics["cv_val_accuracy_mean"] = fold_report["mean"]
         metrics["cv_val_accuracy_std"] = fold_report["std"]
+        if config.refit:
+            hooks.say(f"Refit on all {len(split.train) + len(split.val)} non-test images for "
+                      f"{', '.join(f'{n} {s} epoch(s)' for s, n in fold_report['refit_epochs'].items())}")
+            seed_everything(config.seed)
+            model, _ = fit_network(config, dataset, list(split.train) + list(split.val), [], hooks,
+                                   stage_prefix="refit-", rows=rows, checkpoint_dir=checkpoints,
+                                   epochs=fold_report["refit_epochs"])
     else:
         model, rows = fit_network(config, dataset, split.train, split.val, hooks, rows=rows, checkpoint_dir=checkpoints)
     if split.val and not config.folds:
@@ -342,7 +423,7 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
         metrics["test_top1"], metrics["test_top5"] = test["top1"], test["top5"]
         hooks.say(f"Test split: top-1 {test['top1']:.3f}, top-5 {test['top5']:.3f} on {test['n_images']} images")
     if config.self_training:
-        model, self_report = self_train(config, dataset, split, model, test, hooks, rows, checkpoints)
+        model, self_report = self_train(config, dataset, split, model, test, hooks, rows, checkpoints, unlabelled)
         report["self_training"] = self_report
         if self_report.get("test_top1_after") is not None:
             metrics["test_top1"] = self_report["test_top1_after"]
@@ -368,10 +449,27 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
     return TrainResult(model, dataset.classes, metrics, rows, model_path, curves_path, split_path, report)
 
 
-def self_train(config, dataset, split, teacher, test_before, hooks, rows, checkpoints):
+def _unlabelled_apart(config, dataset, hooks):
+    """The unlabelled folder's items, after checking that none of its files (by content) is one of
+    the labelled images: pseudo-labelling a test image would report a contaminated gain."""
+    unlabelled = data_module.scan_unlabelled(config.self_training, stdout=hooks.stdout)
+    shared = data_module.overlapping_files(dataset.root, dataset.items, config.self_training, unlabelled)
+    if shared:
+        examples = "; ".join(f"{other} = {ours}" for ours, other in shared[:3])
+        raise data_module.DataError(
+            f"The unlabelled folder {config.self_training} shares {len(shared)} file(s) with the labelled data "
+            f"under {dataset.root} (same content: {examples}{'; …' if len(shared) > 3 else ''}). Self-training "
+            "needs images kept apart from the labelled ones (and from the test split): remove them or choose "
+            "another folder."
+        )
+    return unlabelled
+
+
+def self_train(config, dataset, split, teacher, test_before, hooks, rows, checkpoints, unlabelled=None):
     """Pseudo-label the unlabelled folder with `teacher`, train a fresh network on training +
     confident pseudo-labels, and report the test accuracy before and after."""
-    unlabelled = data_module.scan_unlabelled(config.self_training, stdout=hooks.stdout)
+    if unlabelled is None:
+        unlabelled = _unlabelled_apart(config, dataset, hooks)
     kept, labels, report = pseudo_label(teacher, config.self_training, unlabelled, config.image_size,
                                         config.confidence)
     hooks.say(f"Self-training: {report['pseudo_labelled']} of {report['unlabelled']} unlabelled images "
@@ -417,27 +515,41 @@ def _with_root(dataset, root):
 
 
 def cross_validate(config, dataset, split, hooks, rows, checkpoints):
-    """K-fold over the non-test images: each fold's best validation accuracy, mean and std.
-    Returns (the best fold's model, report)."""
+    """K-fold over the non-test images. Each fold trains on the other K-1 folds, less an inner
+    stratified validation split (`val_fraction` of them) that early stopping watches, and is scored
+    on its own fold, which chose nothing. Returns (the best-scoring fold's model, report): each
+    fold's score and best epochs, their mean ± std, and `refit_epochs` (the folds' mean best epoch
+    per stage) for a refit on all the data."""
     pool = list(split.train) + list(split.val)
     folds = data_module.kfold(pool, config.folds, config.seed)
-    results, best_model, best_accuracy = [], None, -1.0
-    for index, (train_items, val_items) in enumerate(folds, start=1):
-        hooks.say(f"Fold {index}/{config.folds}: {len(train_items)} train, {len(val_items)} validation images")
+    results, models = [], []
+    for index, (train_items, scored_items) in enumerate(folds, start=1):
+        inner = data_module.split_items(train_items, config.seed + index, config.val_fraction, 0.0)
+        hooks.say(f"Fold {index}/{config.folds}: {len(inner.train)} train, {len(inner.val)} early-stopping "
+                  f"validation, {len(scored_items)} scored images")
         seed_everything(config.seed + index)
         fold_rows = []
-        model, _ = fit_network(config, dataset, train_items, val_items, hooks, stage_prefix=f"fold{index}-",
+        prefix = f"fold{index}-"
+        model, _ = fit_network(config, dataset, inner.train, inner.val, hooks, stage_prefix=prefix,
                                rows=fold_rows, checkpoint_dir=checkpoints)
         rows.extend(fold_rows)
-        accuracy = evaluate_items(model, dataset.root, val_items, config.image_size)["top1"]
-        results.append({"fold": index, "train": len(train_items), "val": len(val_items), "val_accuracy": accuracy})
-        hooks.say(f"Fold {index}: validation accuracy {accuracy:.3f}")
-        if accuracy > best_accuracy:
-            best_model, best_accuracy = model, accuracy
+        accuracy = evaluate_items(model, dataset.root, scored_items, config.image_size)["top1"]
+        results.append({"fold": index, "train": len(inner.train), "early_stopping_val": len(inner.val),
+                        "val": len(scored_items), "val_accuracy": accuracy,
+                        "best_epochs": best_epochs(fold_rows, prefix)})
+        models.append(model)
+        hooks.say(f"Fold {index}: accuracy {accuracy:.3f} on its {len(scored_items)} held-out images")
     accuracies = [r["val_accuracy"] for r in results]
     mean = statistics.fmean(accuracies)
     std = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
     hooks.say(f"{config.folds}-fold cross-validation: {mean:.3f} ± {std:.3f} "
               f"(folds: {', '.join(f'{a:.3f}' for a in accuracies)})")
-    best = max(results, key=lambda r: r["val_accuracy"])["fold"]
-    return best_model, {"k": config.folds, "folds": results, "mean": mean, "std": std, "kept_fold": best}
+    order = ("head", "finetune", "fit")
+    stages = sorted({stage for r in results for stage in r["best_epochs"]}, key=order.index)
+    refit_epochs = {stage: max(1, round(statistics.fmean(r["best_epochs"].get(stage, config.epochs)
+                                                         for r in results)))
+                    for stage in stages}
+    best = max(range(len(results)), key=lambda i: results[i]["val_accuracy"])
+    report = {"k": config.folds, "folds": results, "mean": mean, "std": std, "refit_epochs": refit_epochs,
+              "kept_fold": None if config.refit else results[best]["fold"], "refit": config.refit}
+    return models[best], report

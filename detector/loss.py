@@ -2,7 +2,8 @@
 
 Targets are (batch, S, S, 5 + C) per cell: [has_object, x, y, w, h, one-hot class], with x, y the
 object's centre offset within the cell (0..1) and w, h its size as fractions of the image (see
-`detector.data.encode_targets`). Predictions are the raw network output (batch, S, S, B*5 + C),
+`detector.data.encode_targets`). has_object is 1 (an object), 0 (none) or -1 (a VOC "difficult"
+object: ignored, its cell's predictors are neither rewarded nor penalised). Predictions are the raw network output (batch, S, S, B*5 + C),
 activated by `detector.boxes.activate`.
 
 Of a cell's B predictors, the one whose box has the highest IoU with the object is "responsible"
@@ -11,7 +12,8 @@ for it. The terms, summed over cells and predictors and averaged over the batch:
 - coord_xy:  lambda_coord · Σ resp · ((x - x̂)² + (y - ŷ)²)
 - coord_wh:  lambda_coord · Σ resp · ((√w - √ŵ)² + (√h - √ĥ)²)
 - object:    Σ resp · (C - Ĉ)², Ĉ the IoU of the predicted box with the object (or 1 without rescore)
-- no_object: lambda_noobj · Σ (1 - resp) · C²   (every predictor not responsible for an object)
+- no_object: lambda_noobj · Σ (1 - resp) · (1 - ignored) · C²   (every predictor not responsible
+             for an object, outside ignored cells)
 - classes:   Σ has_object(cell) · Σ_c (p(c) - p̂(c))²
 """
 
@@ -32,7 +34,8 @@ def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NO
     returns (xy, sqrt_wh (batch, S, S, B, 2), confidence (batch, S, S, B), classes (batch, S, S, C)).
     """
     y_true = ops.cast(y_true, "float32")
-    has_object = y_true[..., 0]  # (batch, S, S)
+    has_object = ops.maximum(y_true[..., 0], 0.0)  # (batch, S, S)
+    counted = 1.0 - ops.cast(y_true[..., 0] < 0, "float32")  # 0 in ignored (difficult) cells
     true_xy = y_true[..., 1:3]
     true_wh = y_true[..., 3:5]
     true_classes = y_true[..., 5:]
@@ -58,7 +61,8 @@ def loss_terms(y_true, act, *, lambda_coord=LAMBDA_COORD, lambda_noobj=LAMBDA_NO
         "coord_xy": lambda_coord * ops.sum(responsible * xy_error, axis=(1, 2, 3)),
         "coord_wh": lambda_coord * ops.sum(responsible * wh_error, axis=(1, 2, 3)),
         "object": ops.sum(responsible * object_error, axis=(1, 2, 3)),
-        "no_object": lambda_noobj * ops.sum((1.0 - responsible) * no_object_error, axis=(1, 2, 3)),
+        "no_object": lambda_noobj * ops.sum(
+            (1.0 - responsible) * ops.expand_dims(counted, -1) * no_object_error, axis=(1, 2, 3)),
         "classes": ops.sum(has_object * class_error, axis=(1, 2)),
     }
     if not reduce:

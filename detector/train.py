@@ -1,13 +1,16 @@
 """Training and evaluating a detector, top to bottom; the management commands are thin glue.
 
-    config = TrainConfig(data="var/data/detection-demo", variant="tiny", epochs=40)
+    config = TrainConfig(data="var/data/detection-demo", variant="tiny")
     result = train(config, out_dir, stdout=...)      # -> TrainResult: model file, curves, metrics
     map50, per_class = evaluate_saved(result.model_path, data, split="test")
 
-`train` seeds everything, reads the VOC folder's train and val splits, streams augmented batches
-through tf.data, fits with Adam (linear warm-up, cosine decay), computes the validation mAP
-after each epoch (`val_map50` in the logs, so it reaches the progress bar, the run record and the
-curves), keeps the best epoch's model, and draws the learning curves.
+`train` seeds everything (and asks TensorFlow for deterministic ops), reads the VOC folder's
+train and val splits (a folder with no validation images has some carved out of its training
+images, recorded with the model; the training images are never validated on), streams augmented
+batches through tf.data, fits with AdamW (linear warm-up, cosine decay over at most `epochs`),
+computes the validation mAP after each epoch (`val_map50` in the logs, so it reaches the progress
+bar, the run record and the curves), stops when it has not improved for `patience` epochs, keeps
+the best epoch's model, and draws the learning curves.
 """
 
 import json
@@ -33,15 +36,20 @@ VARIANT_DEFAULTS = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run of a detector; the defaults train the demo `tiny` detector in minutes on a CPU
-    (tests pass smaller values)."""
+    """One training run of a detector. The defaults are for a user's own VOC folder (hundreds to a
+    few thousand images): train until the validation mAP stops improving; the demo (`bootstrap`)
+    and the tests pass their own short schedules."""
 
     data: str
     """VOC-layout folder: JPEGImages/, Annotations/, optional ImageSets/Main/*.txt."""
     variant: str = "tiny"
     """Network: tiny (CPU-friendly) or yolo26 (YOLO v1, 24 conv + 2 dense)."""
-    epochs: int = 10
-    """Passes over the training split (10 take the demo scenes to mAP ~0.89 in minutes on a CPU)."""
+    epochs: int = 150
+    """The most passes over the training split (also the length of the cosine decay); early
+    stopping (`patience`) usually ends the run sooner. The demo passes 10."""
+    patience: int = 20
+    """Stop when the validation mAP has not improved for this many epochs (0: never stop early);
+    the best epoch's model is kept either way."""
     batch_size: int = 32
     """Images per step (per replica; the global batch multiplies by the replicas)."""
     image_size: int | None = None
@@ -64,6 +72,9 @@ class TrainConfig:
     """Seeds Python, NumPy and Keras, and the augmentation stream."""
     val_images: int = 500
     """Validation images scored for mAP after each epoch (the first N of the split)."""
+    val_fraction: float = 0.1
+    """With no validation images in the folder: this fraction of the training images (at least
+    one) is held out for validation, chosen by `seed`."""
     score_threshold: float = 0.01
     """Lowest score kept when computing mAP (low, so the PR curve reaches high recall)."""
     iou_threshold: float = 0.5
@@ -100,11 +111,29 @@ class TrainResult:
 
 
 def seed_everything(seed):
+    """Seeds random, NumPy and Keras, and asks TensorFlow for deterministic ops."""
     import keras
+    import tensorflow as tf
 
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def carve_validation(data, fraction, seed):
+    """(train part, validation part, validation image ids): `fraction` of a DetectionData's images
+    (at least one, and at least one left to train on) held out, chosen by `seed`."""
+    if len(data) < 2:
+        raise voc.VocError(
+            f"{data.root}: {len(data)} training image(s) and no validation split; at least 2 images are needed "
+            "to hold one out for validation."
+        )
+    count = min(len(data) - 1, max(1, round(len(data) * fraction)))
+    held = sorted(np.random.default_rng([seed, 7919]).permutation(len(data))[:count].tolist())
+    rest = [i for i in range(len(data)) if i not in set(held)]
+    ids = [data.annotations[i].image_id for i in held]
+    return data.subset(rest, "train"), data.subset(held, "val"), ids
 
 
 def build_model(config, n_classes):
@@ -278,19 +307,24 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
 
     train_data = DetectionData.load(config.data, "train")
     class_names = train_data.class_names
+    split = voc.split_description(config.data)
+    carved = None
     try:
         val_data = DetectionData.load(config.data, "val", class_names=class_names)
     except voc.VocError as exc:
         if "is empty" not in str(exc):
             raise
-        stdout.write("No validation images in this folder: validating on the training images.\n")
-        val_data = train_data
+        train_data, val_data, carved = carve_validation(train_data, config.val_fraction, config.seed)
+        split += (f"; no validation images in the folder: {len(carved)} of the training images held out for "
+                  f"validation (val_fraction {config.val_fraction}, seed {config.seed})")
+        stdout.write(f"No validation images in this folder: {len(carved)} training image(s) held out for validation "
+                     f"({', '.join(carved[:5])}{', …' if len(carved) > 5 else ''}); they are not trained on.\n")
     replicas = strategy.num_replicas_in_sync
     batch = config.batch_size * replicas
     steps = math.ceil(len(train_data) / batch)
     stdout.write(
         f"Data {config.data}: {len(train_data)} training and {len(val_data)} validation images, "
-        f"{len(class_names)} classes ({', '.join(class_names)}); split: {voc.split_description(config.data)}\n"
+        f"{len(class_names)} classes ({', '.join(class_names)}); split: {split}\n"
     )
     augment_config = AugmentConfig() if config.augment else AugmentConfig.none()
     common = dict(image_size=config.image_size, grid=config.grid, batch_size=batch, seed=config.seed)
@@ -312,7 +346,8 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     stdout.write(
         f"Network {config.variant}: {conv} convolutional + {dense} dense layers, {model.count_params():,} "
         f"parameters, input {config.image_size}×{config.image_size}, grid {config.grid}×{config.grid}, "
-        f"{config.boxes} boxes per cell; batch {batch}, {steps} steps per epoch, {config.epochs} epochs\n"
+        f"{config.boxes} boxes per cell; batch {batch}, {steps} steps per epoch, at most {config.epochs} epochs"
+        f"{f', stopping after {config.patience} without a better validation mAP' if config.patience else ''}\n"
     )
 
     best_path = out_dir / "model.keras"
@@ -322,6 +357,9 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
         keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_map50", mode="max", save_best_only=True),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
     ]
+    if config.patience:
+        ours.append(keras.callbacks.EarlyStopping(monitor="val_map50", mode="max", patience=config.patience,
+                                                  restore_best_weights=True))
     started, cpu_started = time.monotonic(), time.process_time()
     history = model.fit(
         train_ds, epochs=config.epochs, steps_per_epoch=steps, validation_data=val_ds,
@@ -340,7 +378,8 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
         model_path=best_path, curves_path=curves, history=history, class_names=class_names,
         best_epoch=best_epoch, val_map50=float(max(maps)), seconds=seconds, n_train=len(train_data),
         n_val=len(val_data), parameters=int(model.count_params()), layers=conv + dense,
-        split=voc.split_description(config.data), extra={"config": asdict(config), "cpu_seconds": cpu_seconds},
+        split=split, extra={"config": asdict(config), "cpu_seconds": cpu_seconds, "val_ids_carved": carved,
+                            "epochs_run": len(maps)},
     )
 
 

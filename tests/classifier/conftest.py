@@ -30,6 +30,53 @@ def demo_data(tmp_path_factory):
     return make_demo_data(tmp_path_factory.mktemp("demo") / "data", seed=3, per_class=6)
 
 
+def make_stripes(root, per_class=40, size=32, seed=0):
+    """3 classes (horizontal, vertical stripes, checker) of `per_class` size x size PNGs with random
+    colours, periods, phases and noise: learnable, but only from the pattern."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:size, 0:size]
+    for name in ("horizontal", "vertical", "checker"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            width, phase = int(rng.integers(2, 6)), int(rng.integers(0, 8))
+            if name == "horizontal":
+                on = ((rows + phase) // width) % 2
+            elif name == "vertical":
+                on = ((cols + phase) // width) % 2
+            else:
+                on = (((cols + phase) // 4) + ((rows + phase) // 4)) % 2
+            a, b = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+            pixels = np.where(on[..., None] == 1, a, b) + rng.normal(0, 10, (size, size, 3))
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(root / name / f"{index:03d}.png")
+    return root
+
+
+def make_warm_and_cool(root, per_class=24, size=32, seed=0):
+    """2 classes of `per_class` noisy size x size PNGs: warm (reds, oranges) and cool (blues,
+    cyans) hues, random brightness: the easiest learnable set, for the deepest network."""
+    rng = np.random.default_rng(seed)
+    for name, hues in (("warm", [(230, 60, 30), (240, 140, 20), (200, 30, 60)]),
+                       ("cool", [(30, 80, 230), (20, 170, 220), (60, 40, 200)])):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for index in range(per_class):
+            colour = np.array(hues[index % 3], dtype=np.float64) * rng.uniform(0.5, 1.0)
+            pixels = colour + rng.normal(0, 25, (size, size, 3))
+            Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(root / name / f"{index:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def warm_and_cool(tmp_path_factory):
+    """48 generated images in 2 classes (split: 32 train, 8 validation, 8 test)."""
+    return make_warm_and_cool(tmp_path_factory.mktemp("warm-cool") / "data")
+
+
+@pytest.fixture(scope="session")
+def stripes(tmp_path_factory):
+    """120 generated images in 3 classes (split: 84 train, 18 validation, 18 test)."""
+    return make_stripes(tmp_path_factory.mktemp("stripes") / "data")
+
+
 @pytest.fixture(scope="session")
 def trained(demo_data):
     """{arch: TrainResult}: each architecture trained for one step (one batch holds the training set)."""

@@ -141,3 +141,71 @@ def test_unlabelled_scan_finds_images_at_any_depth(tmp_path):
     found = data.scan_unlabelled(tmp_path / "u")
     assert sorted(i.path for i in found) == ["a.jpg", "deep/er/b.png"]
     assert all(i.label == -1 for i in found)
+
+
+def test_an_exif_rotated_training_image_is_decoded_upright_exactly_as_an_upload_is(tmp_path):
+    from deepboot_site.uploads import open_image
+
+    stored = np.zeros((40, 80, 3), dtype=np.uint8)  # 80 wide, 40 high; left half red
+    stored[:, :40] = (250, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # view rotated 90° clockwise: 40 wide, 80 high, red on top
+    path = tmp_path / "root" / "phone" / "portrait.jpg"
+    path.parent.mkdir(parents=True)
+    Image.fromarray(stored).save(path, "JPEG", exif=exif, quality=95)
+    write(tmp_path / "root" / "other" / "plain.jpg")
+    dataset = data.scan_folder(tmp_path / "root")
+    item = next(i for i in dataset.items if i.path == "phone/portrait.jpg")
+    assert item.needs_pillow
+    served = np.asarray(open_image(path.read_bytes()), dtype=np.uint8)
+    assert served.shape == (80, 40, 3)
+    assert np.array_equal(data.pillow_rgb(str(path)), served)
+    decoded = next(iter(data.image_dataset(tmp_path / "root", [item], 32, 1))).numpy()[0]
+    assert decoded[:12, :, 0].mean() > 200 and decoded[-12:, :, 0].mean() < 60  # red on top, as shown
+
+
+def test_augment_names_choose_the_transforms_in_a_fixed_order():
+    assert data.parse_augment("zoom, flip") == ("flip", "zoom")
+    assert data.parse_augment("none") == () and data.parse_augment(False) == ()
+    assert data.parse_augment(True) == data.AUGMENTATIONS == data.parse_augment(data.DEFAULT_AUGMENT)
+    with pytest.raises(data.DataError, match="Unknown augmentation sepia"):
+        data.parse_augment("flip,sepia")
+    layers = [layer.__class__.__name__ for layer in data.augmenter(0, ("shift", "color")).layers]
+    assert layers == ["RandomTranslation", "RandomBrightness", "RandomContrast"]
+
+
+def test_each_augmentation_layer_draws_its_own_random_numbers():
+    """Flip and brightness from one seed were correlated (every flipped image darker): with a seed
+    per layer, whether an image is flipped says nothing about how its brightness moved."""
+    ramp = np.tile(np.linspace(0, 200, 32, dtype=np.float32), (32, 1))
+    images = np.repeat(np.stack([ramp] * 3, axis=-1)[None], 256, axis=0)
+    augment = data.augmenter(5, ("flip", "color"))
+    out = np.asarray(augment(images, training=True))
+    flipped = out[:, :, :4].mean(axis=(1, 2, 3)) > out[:, :, -4:].mean(axis=(1, 2, 3))
+    brightness = out.mean(axis=(1, 2, 3)) - images.mean(axis=(1, 2, 3))
+    assert 0.3 < flipped.mean() < 0.7 and brightness.std() > 1
+    assert abs(np.corrcoef(flipped.astype(float), brightness)[0, 1]) < 0.2
+
+
+def test_training_batches_come_in_the_same_order_with_the_same_augmentation_for_a_seed(demo_data):
+    dataset = data.scan_folder(demo_data)
+
+    def batches(seed):
+        pipeline = data.make_dataset(demo_data, dataset.items, 32, 6, num_classes=6, training=True, seed=seed)
+        return np.concatenate([x.numpy() for x, _ in pipeline]), np.concatenate([y.numpy() for _, y in pipeline])
+
+    (first, first_labels), (again, again_labels) = batches(4), batches(4)
+    assert np.array_equal(first, again) and np.array_equal(first_labels, again_labels)
+    assert not np.array_equal(first, batches(5)[0])
+
+
+def test_files_with_the_same_content_are_found_whatever_their_names(tmp_path):
+    a = write(tmp_path / "labelled" / "cat" / "a.jpg")
+    write(tmp_path / "labelled" / "cat" / "b.jpg", colour=(0, 0, 200))
+    (tmp_path / "unlabelled" / "sub").mkdir(parents=True)
+    (tmp_path / "unlabelled" / "sub" / "renamed.jpg").write_bytes(a.read_bytes())
+    write(tmp_path / "unlabelled" / "new.jpg", colour=(0, 150, 0))
+    labelled = data.scan_folder(tmp_path / "labelled").items
+    unlabelled = data.scan_unlabelled(tmp_path / "unlabelled")
+    assert data.overlapping_files(tmp_path / "labelled", labelled, tmp_path / "unlabelled", unlabelled) == [
+        ("cat/a.jpg", "sub/renamed.jpg")]

@@ -59,3 +59,60 @@ def test_each_pass_reshuffles_the_training_stream(tmp_path):
     first, second = (pixels for pixels, _ in batches)
     assert first.shape == second.shape == (8, 32, 32, 3)
     assert not np.array_equal(first, second)  # another order and other augmentation draws
+
+
+def test_a_difficult_object_marks_its_cell_ignored_and_a_real_object_wins_a_shared_cell():
+    target = encode_targets([[0, 0, 16, 16], [40, 40, 60, 60], [44, 44, 56, 56]], [0, 1, 0], 64, 4, 2,
+                            difficult=[True, False, True])
+    assert target[0, 0, 0] == -1 and target[0, 0, 1:].sum() == 0  # ignored: no box, no class
+    assert target[3, 3, 0] == 1 and list(target[3, 3, 5:]) == [0, 1]  # the real object keeps its cell
+    assert (target[..., 0] != 0).sum() == 2
+
+
+def test_training_examples_carry_difficult_objects_as_ignored_cells(tmp_path):
+    from detector import voc
+    from detector.augment import AugmentConfig
+    from PIL import Image
+
+    (tmp_path / "JPEGImages").mkdir()
+    (tmp_path / "Annotations").mkdir()
+    Image.new("RGB", (64, 64), (90, 90, 90)).save(tmp_path / "JPEGImages" / "a.jpg")
+    objects = (voc.VocObject("cat", (4, 4, 20, 20)), voc.VocObject("dog", (40, 40, 60, 60), difficult=True))
+    voc.write_annotation(tmp_path / "Annotations" / "a.xml", voc.Annotation("a", "a.jpg", 64, 64, objects))
+    data = DetectionData.load(tmp_path, "all")
+    _, target = data.example(0, 64, 4, AugmentConfig.none(), np.random.default_rng(0))
+    assert target[0, 0, 0] == 1 and target[3, 3, 0] == -1 and (target[..., 0] != 0).sum() == 2
+
+
+def _exif_scene(tmp_path, annotated_size):
+    """A 60×40 stored JPEG, left half white, with EXIF orientation 6 (shown 40×60, white on top)."""
+    from PIL import Image
+
+    from detector import voc
+
+    (tmp_path / "JPEGImages").mkdir(parents=True)
+    (tmp_path / "Annotations").mkdir(parents=True)
+    stored = np.zeros((40, 60, 3), dtype=np.uint8)
+    stored[:, :30] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "JPEGImages" / "a.jpg", exif=exif, quality=95)
+    width, height = annotated_size
+    objects = (voc.VocObject("cat", (0, 0, width / 2, height / 2)),)
+    voc.write_annotation(tmp_path / "Annotations" / "a.xml", voc.Annotation("a", "a.jpg", width, height, objects))
+    return DetectionData.load(tmp_path, "all")
+
+
+def test_training_images_are_turned_upright_by_exif_as_uploads_are(tmp_path):
+    from deepboot_site.uploads import open_image
+
+    data = _exif_scene(tmp_path, (40, 60))  # annotated on the upright image
+    image = data.image(0)
+    served = open_image((tmp_path / "JPEGImages" / "a.jpg").read_bytes())
+    assert image.size == (40, 60) and np.array_equal(np.asarray(image), np.asarray(served))
+    assert np.asarray(image)[:20].mean() > 200 and np.asarray(image)[-20:].mean() < 50
+
+
+def test_an_annotation_of_the_stored_pixels_keeps_them_as_stored(tmp_path):
+    data = _exif_scene(tmp_path, (60, 40))  # <size> says the boxes are on the stored 60×40 pixels
+    assert data.image(0).size == (60, 40)

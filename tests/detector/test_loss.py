@@ -134,3 +134,12 @@ def test_per_image_values_average_to_the_batch_loss():
     assert per_image.shape == (3,)
     assert float(yolo_loss(y, raw, boxes=2)) == pytest.approx(per_image.mean(), rel=1e-5)
     assert per_image[0] > 0 and per_image[1] > 0  # empty images still pay for their confidences
+
+
+def test_a_difficult_objects_cell_is_ignored_neither_object_nor_no_object():
+    # Cell (1, 1) holds a difficult object (has_object -1): its predictor's 0.5 costs nothing there.
+    y = target_with_one_object()
+    y[0, 1, 1, 0] = -1
+    t = terms(y=y)
+    assert t["no_object"] == pytest.approx(LAMBDA_NOOBJ * 0.2**2, rel=1e-5)
+    assert t["object"] == pytest.approx(terms()["object"]) and t["classes"] == pytest.approx(terms()["classes"])

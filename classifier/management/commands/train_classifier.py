@@ -22,19 +22,29 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
+        from classifier.trainer import TrainConfig
+
+        defaults = TrainConfig(arch="cnn9", data="")
         parser.add_argument("--arch", required=True, choices=("cnn9", "vgg16", "resnet152"))
         parser.add_argument("--data", required=True, type=Path, help="DIR holding one folder of images per class.")
-        parser.add_argument("--epochs", type=int, default=10, help="Epochs (per stage / per fold). Default 10.")
-        parser.add_argument("--batch-size", type=int, default=32, help="Images per batch and replica. Default 32.")
-        parser.add_argument("--image-size", type=int, default=224, help="Resize images to S x S. Default 224.")
+        parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                            help=f"The most epochs (per stage / per fold); training stops earlier when the validation "
+                            f"accuracy stops improving (--patience). Default {defaults.epochs}.")
+        parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                            help=f"Images per batch and replica. Default {defaults.batch_size}.")
+        parser.add_argument("--image-size", type=int, default=defaults.image_size,
+                            help=f"Resize images to S x S. Default {defaults.image_size}.")
         parser.add_argument("--optimizer", choices=("sgd", "adagrad", "rmsprop", "adam"), default="adam")
         parser.add_argument("--lr", type=float, help="Learning rate (default: 1e-3 adam/rmsprop, 1e-2 sgd/adagrad; "
-                            "ten times lower for vgg16/resnet152).")
+                            "ten times lower when the base starts from pre-trained --weights, and for vgg16).")
         parser.add_argument("--weight-decay", type=float, default=1e-4,
                             help="L2 for cnn9, decoupled weight decay for vgg16/resnet152. Default 1e-4.")
         parser.add_argument("--weights", default="none",
                             help="none (from scratch), imagenet (Keras downloads them), or a weights file for the base.")
-        parser.add_argument("--no-augment", action="store_true", help="No flips, shifts, rotations, zoom or colour.")
+        parser.add_argument("--augment", default=None, metavar="LIST",
+                            help="Transforms of the training images, comma-separated from flip, shift, rotate, zoom, "
+                            f"color; or none. Default {defaults.augment}.")
+        parser.add_argument("--no-augment", action="store_true", help="Same as --augment none.")
         parser.add_argument("--two-stage", action="store_true",
                             help="Train the new head with the base frozen, then fine-tune all at a lower rate.")
         parser.add_argument("--fine-tune-lr", type=float, help="Learning rate of the second stage (default lr/10).")
@@ -42,8 +52,15 @@ class Command(BaseCommand):
                             help="Pseudo-label these images with confident predictions and train again.")
         parser.add_argument("--confidence", type=float, default=0.9,
                             help="Self-training keeps predictions at least this probable. Default 0.9.")
-        parser.add_argument("--folds", type=int, default=0, help="K-fold cross-validation with K folds.")
-        parser.add_argument("--patience", type=int, default=5, help="Early stopping patience in epochs. Default 5.")
+        parser.add_argument("--folds", type=int, default=0,
+                            help="K-fold cross-validation with K folds: each fold scored on images that chose nothing "
+                            "(early stopping watches an inner validation split), mean ± std.")
+        parser.add_argument("--refit", action="store_true",
+                            help="With --folds: keep a model trained on all the non-test images for the folds' mean "
+                            "best epoch count (instead of the best fold's model).")
+        parser.add_argument("--patience", type=int, default=defaults.patience,
+                            help=f"Early stopping: epochs without a better validation accuracy before stopping; the "
+                            f"best epoch is kept. Default {defaults.patience}.")
         parser.add_argument("--run-eagerly", action="store_true",
                             help="No graph tracing: faster for a few steps of resnet152 on a CPU (smoke tests).")
         parser.add_argument("--recalibrate-bn", action="store_true",
@@ -107,12 +124,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  {key}: {value:.4f}")
 
     def config(self, options):
+        from classifier import data as data_module
         from classifier.trainer import TrainConfig
 
         data = options["data"].expanduser().resolve()
         if not data.is_dir():
             raise CommandError(f"No data folder at {data}. Make one with: python manage.py make_demo_data "
                                "classification, or fetch Caltech-101: python manage.py fetch_dataset caltech101")
+        if options["patience"] < 0:
+            raise CommandError("--patience must be 0 or more.")
         for flag in ("epochs", "batch_size", "image_size"):
             if options[flag] < 1:
                 raise CommandError(f"--{flag.replace('_', '-')} must be at least 1.")
@@ -120,6 +140,15 @@ class Command(BaseCommand):
             raise CommandError("--image-size must be at least 32.")
         if options["folds"] == 1 or options["folds"] < 0:
             raise CommandError("--folds needs K >= 2.")
+        if options["refit"] and not options["folds"]:
+            raise CommandError("--refit needs --folds K: it trains for the folds' mean best epoch count.")
+        if options["no_augment"] and options["augment"] not in (None, "none"):
+            raise CommandError("--no-augment and --augment disagree: use one of them.")
+        try:
+            transforms = data_module.parse_augment("none" if options["no_augment"] else
+                                                   options["augment"] or data_module.DEFAULT_AUGMENT)
+        except data_module.DataError as exc:
+            raise CommandError(f"--augment: {exc}") from exc
         if not 0 < options["confidence"] <= 1:
             raise CommandError("--confidence must be in (0, 1].")
         weights = options["weights"]
@@ -138,9 +167,9 @@ class Command(BaseCommand):
         return TrainConfig(
             arch=options["arch"], data=str(data), epochs=options["epochs"], batch_size=options["batch_size"],
             image_size=options["image_size"], optimizer=options["optimizer"], lr=options["lr"],
-            weight_decay=options["weight_decay"], weights=weights, augment=not options["no_augment"],
+            weight_decay=options["weight_decay"], weights=weights, augment=",".join(transforms) or "none",
             two_stage=options["two_stage"], fine_tune_lr=options["fine_tune_lr"],
             self_training=str(unlabelled) if unlabelled else None, confidence=options["confidence"],
-            folds=options["folds"], seed=options["seed"], patience=options["patience"],
+            folds=options["folds"], refit=options["refit"], seed=options["seed"], patience=options["patience"],
             eager=options["run_eagerly"], recalibrate_bn=options["recalibrate_bn"],
         )

@@ -2,8 +2,6 @@
 
 import shutil
 import tempfile
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +35,12 @@ class Command(BaseCommand):
                             "optional ImageSets/Main/{train,val,test}.txt.")
         parser.add_argument("--variant", choices=("yolo26", "tiny"), default=defaults.variant,
                             help="Network (default tiny).")
-        parser.add_argument("--epochs", type=int, default=defaults.epochs, help=f"Epochs (default {defaults.epochs}).")
+        parser.add_argument("--epochs", type=int, default=defaults.epochs,
+                            help=f"The most epochs; training stops earlier when the validation mAP stops improving "
+                            f"(--patience). Default {defaults.epochs}.")
+        parser.add_argument("--patience", type=int, default=defaults.patience,
+                            help=f"Stop after this many epochs without a better validation mAP (0: never); the best "
+                            f"epoch is kept. Default {defaults.patience}.")
         parser.add_argument("--batch-size", type=int, default=defaults.batch_size,
                             help=f"Images per step and replica (default {defaults.batch_size}).")
         parser.add_argument("--image-size", type=int, default=None,
@@ -59,6 +62,8 @@ class Command(BaseCommand):
         for name in ("epochs", "batch_size"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
+        if options["patience"] < 0:
+            raise CommandError("--patience must be 0 or more.")
         if not 0 < options["lr"] < 1:
             raise CommandError("--lr must be between 0 and 1.")
         try:
@@ -68,7 +73,7 @@ class Command(BaseCommand):
         config = TrainConfig(
             data=str(data), variant=options["variant"], epochs=options["epochs"], batch_size=options["batch_size"],
             image_size=options["image_size"], grid=options["grid"], lr=options["lr"], seed=options["seed"],
-            augment=not options["no_augment"],
+            augment=not options["no_augment"], patience=options["patience"],
         )
         try:
             config = config.resolved()
@@ -87,8 +92,6 @@ class Command(BaseCommand):
 
         stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
         out_dir = Path(settings.MODELS_DIR) / "detection" / f"{config.variant}-{stamp}-seed{config.seed}"
-        if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
-            out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         if not training.is_chief():  # another worker of a multi-worker run: it trains, the chief keeps
             out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
         started = time.monotonic()
@@ -115,7 +118,8 @@ class Command(BaseCommand):
             model = load_model(result.model_path)  # the best epoch, as it will be served
             metrics = {"val_map50": round(result.val_map50, 4), "best_epoch": result.best_epoch,
                        "train_seconds": round(result.seconds, 1),
-                       "train_cpu_seconds": round(result.extra["cpu_seconds"], 1), "epochs": config.epochs}
+                       "train_cpu_seconds": round(result.extra["cpu_seconds"], 1), "epochs": config.epochs,
+                       "epochs_run": result.extra["epochs_run"]}
             try:
                 test = DetectionData.load(data, "test", class_names=result.class_names)
             except voc.VocError as exc:
@@ -149,6 +153,7 @@ class Command(BaseCommand):
                     **run.summary(), "data": str(data), "split": result.split, "image_size": config.image_size,
                     "grid": config.grid, "boxes": config.boxes, "n_train": result.n_train, "n_val": result.n_val,
                     "history": result.history, "curves": str(result.curves_path), "config": result.extra["config"],
+                    "val_ids_carved": result.extra["val_ids_carved"],
                 },
             )
             run.set_model(record)
