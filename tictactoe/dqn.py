@@ -12,9 +12,18 @@ the opponent's to move, so the value of a move is the opponent's best value ther
     y = reward                                   if the move ends the game
     y = -gamma * max_b Q_target(next, b)         otherwise (b over the legal moves of `next`)
 
-(a loss reaches the loser as the winner's +1, negated). Nothing in the targets comes from the
-minimax solver, a table of positions or an expectation over the opponent's replies: only sampled
-moves and their rewards. The opponent (`--opponent`) is part of the environment:
+(a loss reaches the loser as the winner's +1, negated). With `two_step_weight` w > 0 the target
+blends in the two-move return of the same transition (a multi-step return, as in Rainbow): after
+the reply that was actually played, its reward (-1 or 0) where it ended the game, else
+gamma^2 times the mover's own best value,
+
+    y = (1 - w) * y_one_step + w * y_two_move
+
+which carries a little of how the opponent really plays (an exploring opponent sometimes misses a
+win or walks into one) into the values, so among drawing moves the greedy policy prefers the ones
+that set traps. Nothing in the targets comes from the minimax solver, a table of positions or an
+expectation over the opponent's replies: only sampled moves and their rewards. The opponent
+(`--opponent`) is part of the environment:
 
 - `self`: the learner plays both sides: the current network, or in `past_share` of the games
   one side is the target network (the online network as it was at the last sync), a past self;
@@ -56,8 +65,8 @@ class DQNConfig:
 
     seed: int = 1
     """Seeds Python, NumPy and Keras: one seed, one result."""
-    episodes: int = 4_000
-    """Games played (the learner alternates X and O against a non-self opponent)."""
+    episodes: int = 6_000
+    """Games played (against an opponent other than itself, the learner alternates X and O)."""
     opponent: Literal["self", "random", "minimax", "mix"] = "self"
     """Who plays the other side: self (current or past network), random, minimax, or mix (a pool of the three)."""
     past_share: float = 0.2
@@ -68,13 +77,15 @@ class DQNConfig:
     """Adam's step size."""
     gamma: float = 0.95
     """Discount per move (below 1, a quicker win is worth more)."""
+    two_step_weight: float = 0.5
+    """Weight of the two-move return (the reply actually played, then the learner's own best value) in the target; 0 = one-step negamax only."""
     buffer_size: int = 20_000
     """Transitions the replay memory holds (the oldest make room)."""
     batch_size: int = 128
     """Transitions per gradient step."""
     learning_starts: int = 500
     """Transitions stored before the first gradient step."""
-    train_frequency: int = 2
+    train_frequency: int = 4
     """Gradient steps after each game."""
     target_network_frequency: int = 200
     """Gradient steps between copies of the online network into the target network."""
@@ -86,7 +97,7 @@ class DQNConfig:
     """Share of the episodes over which epsilon falls linearly from start to end."""
     symmetries: bool = True
     """See each sampled transition through a random one of the board's 8 symmetries."""
-    eval_every: int = 250
+    eval_every: int = 100
     """Episodes between exact evaluations (the best one is kept)."""
 
 
@@ -147,11 +158,15 @@ class ReplayMemory:
     """A ring buffer of transitions, as arrays (NumPy, so a run can be saved and resumed).
 
     state, next_state: (capacity, 18) int8 from the mover's / the next mover's side
-    action: (capacity,) int8; reward: (capacity,) float32; done: (capacity,) bool
+    action: (capacity,) int8; reward: (capacity,) float32 (+1 the move won); done: (capacity,) bool
     next_legal: (capacity, 9) bool legal moves in next_state
+    and what followed: the reply actually played, then the mover to move again:
+    after_reply: (capacity, 18) int8 from the mover's side; after_reply_legal: (capacity, 9) bool
+    reply_reward: (capacity,) float32 (-1 the reply won, 0 it drew); reply_done: (capacity,) bool
     """
 
-    FIELDS = ("state", "action", "reward", "next_state", "done", "next_legal")
+    FIELDS = ("state", "action", "reward", "next_state", "done", "next_legal",
+              "after_reply", "after_reply_legal", "reply_reward", "reply_done")
 
     def __init__(self, capacity):
         self.capacity = capacity
@@ -161,13 +176,17 @@ class ReplayMemory:
         self.next_state = np.zeros((capacity, INPUT_SIZE), dtype=np.int8)
         self.done = np.zeros(capacity, dtype=bool)
         self.next_legal = np.zeros((capacity, 9), dtype=bool)
+        self.after_reply = np.zeros((capacity, INPUT_SIZE), dtype=np.int8)
+        self.after_reply_legal = np.zeros((capacity, 9), dtype=bool)
+        self.reply_reward = np.zeros(capacity, dtype=np.float32)
+        self.reply_done = np.zeros(capacity, dtype=bool)
         self.added = 0
 
     def __len__(self):
         return min(self.added, self.capacity)
 
     def add(self, board, action, next_board):
-        """Store the move `action` from `board` (which led to `next_board`)."""
+        """Store the move `action` from `board` (which led to `next_board`); returns its slot."""
         i = self.added % self.capacity
         self.state[i] = encode([board])[0]
         self.action[i] = action
@@ -176,7 +195,18 @@ class ReplayMemory:
         self.reward[i] = 1.0 if engine.winner(next_board) is not None else 0.0
         self.next_legal[i] = False
         self.next_legal[i, engine.legal_moves(next_board)] = True
+        self.reply_done[i] = True  # until a reply is recorded
+        self.reply_reward[i] = 0.0
         self.added += 1
+        return i
+
+    def add_reply(self, i, board_after_reply):
+        """Record, for the transition in slot `i`, the board after the reply that was played."""
+        self.after_reply[i] = encode([board_after_reply])[0]
+        self.reply_done[i] = engine.is_over(board_after_reply)
+        self.reply_reward[i] = -1.0 if engine.winner(board_after_reply) is not None else 0.0
+        self.after_reply_legal[i] = False
+        self.after_reply_legal[i, engine.legal_moves(board_after_reply)] = True
 
     def sample(self, rng, size):
         picks = rng.integers(0, len(self), size=size)
@@ -192,25 +222,37 @@ class ReplayMemory:
 
 
 def augment(batch, rng, feature_perm, cell_map):
-    """Each transition seen through a random symmetry of the board (the same one for both states)."""
+    """Each transition seen through a random symmetry of the board (the same one for every board in it)."""
     k = rng.integers(0, 8, size=len(batch["action"]))
     rows = np.arange(len(k))[:, None]
-    return {
-        "state": batch["state"][rows, feature_perm[k]],
-        "action": cell_map[k, batch["action"].astype(np.int64)],
-        "reward": batch["reward"],
-        "next_state": batch["next_state"][rows, feature_perm[k]],
-        "done": batch["done"],
-        "next_legal": batch["next_legal"][rows, feature_perm[k, :9]],
-    }
+    turned = dict(batch)
+    for name in ("state", "next_state", "after_reply"):
+        turned[name] = batch[name][rows, feature_perm[k]]
+    for name in ("next_legal", "after_reply_legal"):
+        turned[name] = batch[name][rows, feature_perm[k, :9]]
+    turned["action"] = cell_map[k, batch["action"].astype(np.int64)]
+    return turned
+
+
+def best_legal(q, legal):
+    """(n,) the largest Q-value over each row's legal moves (0 where there is none)."""
+    best = np.where(legal, q, -np.inf).max(axis=1)
+    return np.where(legal.any(axis=1), best, 0.0)
 
 
 def negamax_targets(batch, next_q, gamma):
-    """(n,) targets: the reward where the move ended the game, else minus gamma times the next
-    mover's best Q-value (over its legal moves) in the next state."""
-    best_next = np.where(batch["next_legal"], next_q, -np.inf).max(axis=1)
-    best_next = np.where(batch["done"], 0.0, best_next)
-    return np.where(batch["done"], batch["reward"], -gamma * best_next).astype(np.float32)
+    """(n,) one-step targets: the reward where the move ended the game, else minus gamma times the
+    next mover's best Q-value (over its legal moves) in the next state."""
+    return np.where(batch["done"], batch["reward"], -gamma * best_legal(next_q, batch["next_legal"])).astype(np.float32)
+
+
+def two_step_targets(batch, after_reply_q, gamma):
+    """(n,) two-move targets: the reward where the move ended the game; else, after the reply that
+    was played, gamma times its reward (-1 or 0) where it ended the game, else gamma^2 times the
+    mover's own best Q-value."""
+    bootstrap = gamma**2 * best_legal(after_reply_q, batch["after_reply_legal"])
+    after = np.where(batch["reply_done"], gamma * batch["reply_reward"], bootstrap)
+    return np.where(batch["done"], batch["reward"], after).astype(np.float32)
 
 
 @dataclass
@@ -357,6 +399,7 @@ def train(
 
         # Play one game; every move is a transition from the mover's side.
         board = engine.EMPTY_BOARD
+        previous = None
         while not engine.is_over(board):
             legal = engine.legal_moves(board)
             mover_is_learner = opponent == "self" or engine.to_move(board) == learner
@@ -370,7 +413,9 @@ def train(
                 past_side = past_self and engine.to_move(board) != learner
                 move = greedy(target_network if past_side else q_network, board)
             following = engine.play(board, move)
-            memory.add(board, move, following)
+            if previous is not None:
+                memory.add_reply(previous, following)  # `move` was the reply to the previous one
+            previous = memory.add(board, move, following)
             board = following
 
         # Learn from a batch of sampled transitions, with the negamax target.
@@ -381,6 +426,10 @@ def train(
                     batch = augment(batch, rng, feature_perm, cell_map)
                 next_q = q_values_of(target_network, batch["next_state"].astype(np.float32))
                 targets = negamax_targets(batch, next_q, config.gamma)
+                if config.two_step_weight > 0:
+                    after_reply_q = q_values_of(target_network, batch["after_reply"].astype(np.float32))
+                    two_step = two_step_targets(batch, after_reply_q, config.gamma)
+                    targets = (1 - config.two_step_weight) * targets + config.two_step_weight * two_step
                 played = np.zeros((len(targets), 9), dtype=np.float32)
                 played[np.arange(len(targets)), batch["action"]] = 1.0
                 y = np.concatenate([played * targets[:, None], played], axis=1)

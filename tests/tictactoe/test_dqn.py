@@ -75,9 +75,33 @@ def test_negamax_target_is_the_reward_or_the_opponents_best_value_negated():
     assert dqn.negamax_targets(batch, next_q, 0.9).tolist() == pytest.approx([1.0, 0.0, -0.45])
 
 
+def test_the_reply_played_is_recorded_with_the_transition_it_answers():
+    memory = dqn.ReplayMemory(4)
+    first = memory.add("XX.OO....", 8, "XX.OO...X")
+    memory.add_reply(first, "XX.OOO..X")  # O completes the middle row
+    assert memory.reply_done[first] and memory.reply_reward[first] == -1.0
+    second = memory.add("X........", 4, "X...O....")
+    memory.add_reply(second, "XX..O....")
+    assert not memory.reply_done[second] and memory.reply_reward[second] == 0.0
+    assert np.array_equal(memory.after_reply[second], encode(["XX..O...."])[0])  # O to move again
+
+
+def test_two_step_target_is_the_replys_outcome_or_the_movers_own_best_value():
+    batch = {
+        "reward": np.array([1.0, 0.0, 0.0], dtype=np.float32),
+        "done": np.array([True, False, False]),
+        "reply_reward": np.array([0.0, -1.0, 0.0], dtype=np.float32),
+        "reply_done": np.array([True, True, False]),
+        "after_reply_legal": np.array([[False] * 9, [False] * 9, [False, True, True] + [False] * 6]),
+    }
+    after_q = np.zeros((3, 9), dtype=np.float32)
+    after_q[2, :3] = [5.0, 0.2, 0.4]  # cell 0 is illegal
+    assert dqn.two_step_targets(batch, after_q, 0.5).tolist() == pytest.approx([1.0, -0.5, 0.1])
+
+
 def test_a_symmetric_transition_is_the_same_move_on_the_turned_board():
     memory = dqn.ReplayMemory(1)
-    memory.add("XO.......", 5, "XO...X...")  # no symmetry maps this board onto itself
+    memory.add_reply(memory.add("XO.......", 5, "XO...X..."), "XO..OX...")  # no symmetry maps these onto themselves
     feature_perm, cell_map = dqn.symmetry_tables()
     rng = np.random.default_rng(0)
     for _ in range(8):
@@ -88,6 +112,9 @@ def test_a_symmetric_transition_is_the_same_move_on_the_turned_board():
         assert np.array_equal(seen["next_state"][0], encode([turned])[0])
         assert engine.play(engine.transform("XO.......", engine.SYMMETRIES[k]), int(seen["action"][0])) == turned
         assert seen["next_legal"][0].tolist() == [c == "." for c in turned]
+        after = engine.transform("XO..OX...", engine.SYMMETRIES[k])
+        assert np.array_equal(seen["after_reply"][0], encode([after])[0])
+        assert seen["after_reply_legal"][0].tolist() == [c == "." for c in after]
 
 
 def test_a_tiny_run_records_its_evaluations_and_keeps_the_best(tiny_run):
