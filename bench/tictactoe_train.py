@@ -21,6 +21,7 @@ installs. The run is deterministic for a seed, so shipping again gives the same 
 
 import argparse
 import json
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -41,19 +42,25 @@ def command_of(method, seed):
             "--seed", str(seed), "--eval-games", "1000"]
 
 
+def cpu_of_children():
+    """CPU seconds (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def train_once(site, method, seed):
     """One training command; its figures from the registry entry it made."""
     command = command_of(method, seed)
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), cpu_of_children()
     output = site.manage(*command)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, cpu_of_children() - cpu_before
     with sqlite3.connect(site.var / "db.sqlite3") as db:
         path, metrics, run, dataset = db.execute(
             "SELECT path, metrics, training_run, dataset FROM deepboot_site_trainedmodel WHERE task='tictactoe' ORDER BY id DESC"
         ).fetchone()
     metrics, run = json.loads(metrics), json.loads(run)
     return {
-        "method": method, "seed": seed, "command": "python manage.py " + " ".join(command), "wall": wall,
+        "method": method, "seed": seed, "command": "python manage.py " + " ".join(command), "wall": wall, "cpu": cpu,
         "seconds": run["seconds"], "episodes": run["config"]["episodes"], "selected": run.get("selected_episode"),
         "lost_x": metrics["lost_lines_x"], "lost_o": metrics["lost_lines_o"],
         "win_x": metrics["win_x_exact"], "win_o": metrics["win_o_exact"], "path": path, "run": run, "dataset": dataset,
@@ -68,7 +75,7 @@ def value_iteration():
     from tictactoe import evaluation
     from tictactoe.positions import position_table
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     table = position_table()
     q = np.zeros((table.size, 9), dtype=np.float32)
     for _ in range(10):  # a game lasts at most 5 moves per side
@@ -76,6 +83,7 @@ def value_iteration():
     check = evaluation.quick_check(lambda boards: q[table.ids(list(boards))])
     return {
         "method": "value-iteration", "seed": "-", "command": "(in bench/tictactoe_train.py)", "wall": time.monotonic() - started,
+        "cpu": time.process_time() - cpu_started,
         "seconds": time.monotonic() - started, "episodes": 0, "selected": None,
         "lost_x": check["X"]["lost_lines"], "lost_o": check["O"]["lost_lines"],
         "win_x": check["X"]["win"], "win_o": check["O"]["win"],
@@ -91,7 +99,8 @@ def mean_std(values, scale=1.0, digits=2):
 
 def table_rows(results, methods):
     rows = ["| method | seeds | seeds with 0 lost lines | lost lines X / O (mean) | exact win vs random X (%) | O (%) "
-            "| episodes (kept checkpoint) | training time (s) |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+            "| episodes (kept checkpoint) | training time (s) | CPU time of the command (s) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for method in methods:
         runs = [r for r in results if r["method"] == method]
         if not runs:
@@ -102,7 +111,8 @@ def table_rows(results, methods):
         rows.append(
             f"| {method} | {len(runs)} | {zero}/{len(runs)} | {mean_std([r['lost_x'] for r in runs], digits=1)} / "
             f"{mean_std([r['lost_o'] for r in runs], digits=1)} | {mean_std([r['win_x'] for r in runs], 100)} | "
-            f"{mean_std([r['win_o'] for r in runs], 100)} | {episodes} | {mean_std([r['seconds'] for r in runs], digits=0)} |"
+            f"{mean_std([r['win_o'] for r in runs], 100)} | {episodes} | {mean_std([r['seconds'] for r in runs], digits=0)} | "
+            f"{mean_std([r['cpu'] for r in runs], digits=0)} |"
         )
     return rows
 
@@ -153,7 +163,7 @@ def main():
                 results.append(result)
                 print(f"{method} seed {seed}: lost {result['lost_x']}/{result['lost_o']}, win "
                       f"{100 * result['win_x']:.2f}% / {100 * result['win_o']:.2f}%, kept episode {result['selected']} "
-                      f"of {result['episodes']}, {result['seconds']:.0f} s training, {result['wall']:.0f} s wall",
+                      f"of {result['episodes']}, {result['seconds']:.0f} s training, {result['wall']:.0f} s wall, {result['cpu']:.0f} s CPU",
                       file=sys.stderr, flush=True)
                 if args.ship and method == "dqn:self" and seed == args.seeds[0]:
                     ship(result)
@@ -164,10 +174,10 @@ def main():
           f"--methods {' '.join(args.methods)}`; each run is `python manage.py train_tictactoe --algo ALGO "
           "[--opponent OPP] --seed S` with the learner's defaults.\n")
     print("\n".join(table_rows(results, args.methods)))
-    print("\nPer run (lost lines X/O, exact win % vs random X/O, kept checkpoint, training seconds):\n")
+    print("\nPer run (lost lines X/O, exact win % vs random X/O, kept checkpoint, training seconds, CPU seconds):\n")
     for r in results:
         print(f"- {r['method']} seed {r['seed']}: {r['lost_x']}/{r['lost_o']}, {100 * r['win_x']:.2f} / "
-              f"{100 * r['win_o']:.2f}, {r['selected']}, {r['seconds']:.0f} s")
+              f"{100 * r['win_o']:.2f}, {r['selected']}, {r['seconds']:.0f} s, {r['cpu']:.0f} s")
 
 
 if __name__ == "__main__":

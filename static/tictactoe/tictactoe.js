@@ -48,12 +48,18 @@
     socket.send(JSON.stringify(message));
   }
 
+  // The value of a move for the human, from the AI's point of view: about -1 a move that loses
+  // against its best play, about 0 a draw, about +1 a win.
+  function verdict(q) {
+    if (q === null || q === undefined) return null;
+    return q < -0.25 ? "lose" : q > 0.25 ? "win" : "draw";
+  }
+
   function heat(q) {
-    // The value of the move for the human, from the AI's point of view: about -1 a move that loses
-    // against its best play (red), about 0 a draw (neutral), about +1 a win (green); the colour
-    // deepens with the size of the value.
-    if (q < -0.25) return "hsl(5, 80%, " + (88 - 20 * Math.min(-q, 1)).toFixed(0) + "%)";
-    if (q > 0.25) return "hsl(140, 55%, " + (88 - 28 * Math.min(q, 1)).toFixed(0) + "%)";
+    // Red for a losing move, neutral for a draw, green for a win; deeper with the size of the value.
+    var v = verdict(q);
+    if (v === "lose") return "hsl(5, 80%, " + (88 - 20 * Math.min(-q, 1)).toFixed(0) + "%)";
+    if (v === "win") return "hsl(140, 55%, " + (88 - 28 * Math.min(q, 1)).toFixed(0) + "%)";
     return "";
   }
 
@@ -67,6 +73,7 @@
       el.querySelector(".ttt-mark").textContent = mark;
       el.querySelector(".ttt-q").textContent = q === null || q === undefined ? "" : q.toFixed(2);
       el.style.backgroundColor = q === null || q === undefined ? "" : heat(q);
+      if (verdict(q)) el.setAttribute("data-value", verdict(q)); else el.removeAttribute("data-value");
       el.classList.toggle("x", mark === "X");
       el.classList.toggle("o", mark === "O");
       el.classList.toggle("win", line.indexOf(i) !== -1);
