@@ -72,6 +72,7 @@ def value_iteration():
     """Exact Q-values over the position table (expected score vs random, minus 2 for a losing move)."""
     import numpy as np
 
+    sys.path.insert(0, str(ROOT))
     from tictactoe import evaluation
     from tictactoe.positions import position_table
 
