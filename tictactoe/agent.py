@@ -1,7 +1,8 @@
 """Service: the active tic-tac-toe agent, loaded once per process, and its decisions as plain data.
 
-The site plays the active model of the ("tictactoe", "dqn") slot. A tabular Q-learning agent
-(architecture "qlearning") loads the same way, for `evaluate_tictactoe --arch qlearning`.
+The site plays the active model of the ("tictactoe", "dqn") slot. The agents the site does not
+serve (architectures "dqn-teacher" and "qlearning") load the same way for `evaluate_tictactoe
+--arch ...`; with none of them active, `agent_to_evaluate` takes the newest one registered.
 """
 
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ def load_qtable(path):
     return Agent(QTable.load(path).q_function)
 
 
-LOADERS = {"dqn": load_dqn, "qlearning": load_qtable}
+LOADERS = {"dqn": load_dqn, "dqn-teacher": load_dqn, "qlearning": load_qtable}
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,23 @@ def active_agent(architecture=ARCHITECTURE) -> ActiveAgent:
     """The slot's active agent (cached per process); raises registry.ModelUnavailable."""
     loaded = registry.load_active(TASK, architecture, loader=LOADERS[architecture])
     return ActiveAgent(model_id=loaded.record.pk, architecture=architecture, agent=loaded.model)
+
+
+def agent_to_evaluate(architecture=ARCHITECTURE) -> ActiveAgent:
+    """The slot's active agent; for an architecture the site does not serve, with none active, the
+    newest one registered (they are registered inactive). Raises registry.ModelUnavailable."""
+    from deepboot_site.models import TrainedModel
+
+    if architecture == ARCHITECTURE or registry.active_record(TASK, architecture) is not None:
+        return active_agent(architecture)
+    record = TrainedModel.objects.filter(task=TASK, architecture=architecture).order_by("-id").first()
+    if record is None:
+        raise registry.ModelUnavailable(
+            f"No {TASK} model '{architecture}' is registered. Run: python manage.py train_tictactoe --algo {architecture}"
+        )
+    path = registry.absolute_path(record.path)
+    try:
+        loaded = LOADERS[architecture](path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise registry.ModelUnavailable(f"Model #{record.pk} ({path.name}) could not be loaded ({exc.__class__.__name__}).") from exc
+    return ActiveAgent(model_id=record.pk, architecture=architecture, agent=loaded)

@@ -82,8 +82,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         try:
             message = json.loads(text_data)
-        except ValueError:
-            await self.send_error("bad_json", "That frame is not valid JSON.")
+        except (ValueError, RecursionError):
+            # RecursionError: nesting deeper than the parser's stack ("[[[[...]]]]" fits in 4 KB).
+            await self.send_error("bad_json", "That frame is not valid JSON (or is nested too deeply).")
             return
         if not isinstance(message, dict):
             await self.send_error("bad_json", "A message is a JSON object with a \"type\".")

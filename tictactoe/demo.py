@@ -23,7 +23,7 @@ PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 def install_pretrained(activate=True, games=10_000):
     """Copy the shipped DQN under var/models/, evaluate and register it. Returns (record, report)."""
     from . import dqn
-    from .trainer import DATASETS, PREPROCESSING
+    from .trainer import PREPROCESSING
 
     manifest = json.loads((PRETRAINED / "manifest.json").read_text())
     target = Path(settings.MODELS_DIR) / "tictactoe" / manifest["name"]
@@ -43,7 +43,7 @@ def install_pretrained(activate=True, games=10_000):
         preprocessing=PREPROCESSING,
         layers=3,
         parameters=model.count_params(),
-        dataset=DATASETS["dqn"],
+        dataset=manifest["dataset"],
         metrics=evaluation.metrics_of(report),
         training_run={**manifest.get("training_run", {}), "shipped": "tictactoe/pretrained/dqn.keras"},
     )

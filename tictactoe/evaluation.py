@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import engine
-from .positions import greedy_move, position_table
+from .positions import greedy_move
 
 SIDES = ("X", "O")
 
@@ -52,10 +52,16 @@ def result_for(board, agent_mark):
     return "win" if w == agent_mark else "loss"
 
 
+@lru_cache(maxsize=1)
+def positions_to_move():
+    """Every reachable position where someone is to move (4,520 boards), from the rules alone."""
+    return tuple(b for b in engine.all_positions() if not engine.is_over(b))
+
+
 def policy_table(q_function):
-    """{board: cell} for every non-terminal position, from `q_function(boards) -> (n, 9)` values."""
-    table = position_table()
-    boards = [b for b in table.boards if not engine.is_over(b)]
+    """{board: cell} for every non-terminal position, from `q_function(boards) -> (n, 9)` values.
+    (No solver here: the model-free DQN's model selection calls this with the solver unavailable.)"""
+    boards = list(positions_to_move())
     q = np.asarray(q_function(boards), dtype=np.float64)
     return {board: greedy_move(row, board) for board, row in zip(boards, q)}
 

@@ -3,7 +3,8 @@
 The learners see a board from the side to move: 18 numbers, nine for "my marks" and nine for
 "their marks", so one network plays X and O. `PositionTable` numbers the 5,478 legal positions
 and precomputes, for every (position, move), what follows it when a uniformly random opponent
-replies: the DQN's Bellman targets and the evaluation's policy tables are array lookups on it.
+replies: dqn-teacher's targets are array lookups on it (the model-free DQN never uses it: it is a
+model of the game, built with the minimax solver).
 """
 
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ class PositionTable:
     reply_ids:     (N, 9, 8) int32 ids of the positions after each opponent reply, -1 if none
     reply_reward:  (N, 9, 8) float32 reward when that reply ends the game (-1 loss, 0 draw), NaN otherwise
     reply_count:   (N, 9) int32 number of opponent replies (0 where the move ends the game)
-    unsafe:        (N, 9) bool moves after which a perfect opponent can force a win (minimax teacher)
+    unsafe:        (N, 9) bool moves after which a perfect opponent can force a win (the minimax solver)
     symmetric_ids: (N, 8) int32 id of each position under each of engine.SYMMETRIES
     symmetric_cells: (8, 9) int32 where each cell goes under each symmetry
     """

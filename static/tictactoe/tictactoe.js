@@ -48,35 +48,39 @@
     socket.send(JSON.stringify(message));
   }
 
-  function heat(q, low, high) {
-    // Safe moves are worth about 0..1 to the side to move (their chance to beat a random player);
-    // moves a perfect player would punish are below -1. Greens are scaled between the worst and
-    // the best safe move on the board, so close calls still show.
-    if (q < 0) return "hsl(5, 80%, " + (80 - 12 * Math.min(-q / 3, 1)).toFixed(0) + "%)";
-    var share = high > low ? (q - low) / (high - low) : 1;
-    return "hsl(140, 55%, " + (92 - 34 * share).toFixed(0) + "%)";
+  // The value of a move for the human, from the AI's point of view: about -1 a move that loses
+  // against its best play, about 0 a draw, about +1 a win.
+  function verdict(q) {
+    if (q === null || q === undefined) return null;
+    return q < -0.25 ? "lose" : q > 0.25 ? "win" : "draw";
+  }
+
+  function heat(q) {
+    // Red for a losing move, neutral for a draw, green for a win; deeper with the size of the value.
+    var v = verdict(q);
+    if (v === "lose") return "hsl(5, 80%, " + (88 - 20 * Math.min(-q, 1)).toFixed(0) + "%)";
+    if (v === "win") return "hsl(140, 55%, " + (88 - 28 * Math.min(q, 1)).toFixed(0) + "%)";
+    return "";
   }
 
   function render() {
     var board = state.board;
     var line = state.winning_line || [];
     var myTurn = state.status === "playing" && state.turn === "human";
-    var safe = (state.q_values || []).filter(function (q) { return q !== null && q >= 0; });
-    var low = Math.min.apply(null, safe.concat([Infinity]));
-    var high = Math.max.apply(null, safe.concat([-Infinity]));
     cells.forEach(function (el, i) {
       var mark = board[i] === "." ? "" : board[i];
       var q = state.q_values ? state.q_values[i] : null;
       el.querySelector(".ttt-mark").textContent = mark;
       el.querySelector(".ttt-q").textContent = q === null || q === undefined ? "" : q.toFixed(2);
-      el.style.backgroundColor = q === null || q === undefined ? "" : heat(q, low, high);
+      el.style.backgroundColor = q === null || q === undefined ? "" : heat(q);
+      if (verdict(q)) el.setAttribute("data-value", verdict(q)); else el.removeAttribute("data-value");
       el.classList.toggle("x", mark === "X");
       el.classList.toggle("o", mark === "O");
       el.classList.toggle("win", line.indexOf(i) !== -1);
       el.classList.toggle("last", state.ai_move === i);
       el.setAttribute("aria-disabled", mark || !myTurn ? "true" : "false");
       var label = "Cell " + i + ": " + (mark || "empty");
-      if (q !== null && q !== undefined) label += ", AI's value " + q.toFixed(2);
+      if (q !== null && q !== undefined) label += ", the AI's value of this move for you " + q.toFixed(2);
       if (line.indexOf(i) !== -1) label += ", winning line";
       el.setAttribute("aria-label", label);
     });

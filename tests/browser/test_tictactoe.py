@@ -69,6 +69,22 @@ def test_a_whole_game_played_by_clicking_cells(page, asgi_server, active_agent):
     assert page.console_errors == []
 
 
+def test_the_values_shown_are_the_moves_values_for_the_human_with_a_legend(page, asgi_server, active_agent):
+    from tictactoe import engine
+
+    page.goto(asgi_server + "/tictactoe/")
+    assert "for you" in page.locator("[data-legend]").inner_text()
+    page.click("[data-action=new-ai-first]")
+    page.wait_for_selector('[data-status="playing"]', timeout=FIRST_STATE_MS)
+    wait_for_marks(page, 1)
+    # After the AI's opening some replies lose and some draw: red and neutral, as the game says.
+    expected = {cell: {-1: "lose", 0: "draw", 1: "win"}[v] for cell, v in engine.move_values(board(page)).items()}
+    shown = {cell: page.get_attribute(f'[data-cell="{cell}"]', "data-value") for cell in expected}
+    assert shown == expected
+    assert {"lose", "draw"} <= set(shown.values())
+    screenshot(page, "tictactoe-values")
+
+
 def test_the_ai_opens_and_the_game_can_be_played_by_keyboard(page, asgi_server, active_agent):
     page.goto(asgi_server + "/tictactoe/")
     page.click("[data-action=new-ai-first]")

@@ -43,6 +43,28 @@ def test_train_qlearning_registers_an_inactive_table():
     assert "activate_model" in out
 
 
+def test_train_dqn_teacher_registers_an_inactive_fitted_network():
+    out = run("train_tictactoe", "--algo", "dqn-teacher", "--episodes", "30", "--eval-every", "30", "--eval-games", "50",
+              "--unsafe-penalty", "1.5")
+    record = TrainedModel.objects.get(architecture="dqn-teacher")
+    assert not record.active and record.path.endswith("dqn.keras")
+    assert record.training_run["config"]["unsafe_penalty"] == 1.5 and "distillation" in record.dataset
+    assert "activate_model" in out
+
+
+def test_a_flag_of_another_learner_is_refused():
+    with pytest.raises(CommandError, match="--unsafe-penalty"):
+        run("train_tictactoe", "--algo", "dqn", "--unsafe-penalty", "1")
+
+
+def test_evaluate_a_qlearning_table_that_was_never_activated():
+    run("train_tictactoe", "--algo", "qlearning", "--episodes", "300", "--eval-games", "50")
+    record = TrainedModel.objects.get(architecture="qlearning")
+    out = run("evaluate_tictactoe", "--arch", "qlearning", "--games", "100")
+    assert f"model #{record.pk} tictactoe/qlearning" in out and "newest registered" in out
+    assert "Exhaustive check" in out
+
+
 def test_the_run_is_recorded_with_its_epochs():
     from deepboot_site.models import TrainingRun
 

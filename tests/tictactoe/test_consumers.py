@@ -159,8 +159,8 @@ async def test_the_human_wins_against_an_agent_that_blunders():
 
 @pytest.mark.parametrize(
     "frame",
-    ["not json", "[1, 2]", '"move"', "", "{\"type\": \"move\", \"cell\": 4"],
-    ids=["text", "array", "string", "empty", "truncated"],
+    ["not json", "[1, 2]", '"move"', "", "{\"type\": \"move\", \"cell\": 4", "[" * 2000 + "]" * 2000],
+    ids=["text", "array", "string", "empty", "truncated", "nested-under-4kb"],
 )
 async def test_bad_json_is_an_error_and_the_connection_stays_open(active_agent, frame):
     ws = await connect()

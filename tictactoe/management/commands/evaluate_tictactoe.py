@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from deepboot_site import registry
+from deepboot_site.models import TrainedModel
 from tictactoe import agent, evaluation
 
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="Seed of the random player (default 0).")
         parser.add_argument(
             "--arch", choices=sorted(agent.LOADERS), default=agent.ARCHITECTURE,
-            help="Which slot's active agent (default dqn).",
+            help="Which slot's agent: the active one, or for dqn-teacher/qlearning the newest registered when none is active (default dqn).",
         )
 
     def handle(self, *args, games, seed, arch, **options):
@@ -30,11 +31,12 @@ class Command(BaseCommand):
         if games < 1:
             raise CommandError("--games must be at least 1.")
         try:
-            active = agent.active_agent(arch)
+            active = agent.agent_to_evaluate(arch)
         except registry.ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
-        record = registry.active_record(agent.TASK, arch)
-        self.stdout.write(f"Agent: model #{active.model_id} {agent.TASK}/{arch} ({record.path if record else '?'})")
+        record = TrainedModel.objects.filter(pk=active.model_id).first()
+        state = "" if record is None or record.active else ", the newest registered; none is active"
+        self.stdout.write(f"Agent: model #{active.model_id} {agent.TASK}/{arch} ({record.path if record else '?'}{state})")
         report = evaluation.evaluate(active.agent.q_function, games=games, seed=seed)
         for line in evaluation.format_report(report):
             self.stdout.write(line)

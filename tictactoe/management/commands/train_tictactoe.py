@@ -9,33 +9,43 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from deepboot_site import registry, training
-from tictactoe import evaluation, trainer
+from tictactoe import config_flags, evaluation, trainer
+
+# Counts that must be at least 1 when given.
+POSITIVE = ("episodes", "eval_every", "eval_games", "hidden_units", "batch_size", "buffer_size",
+            "train_frequency", "target_network_frequency")
 
 
 class Command(BaseCommand):
     help = (
-        "Train the DQN (default) or tabular Q-learning against a random opponent, with exact "
-        "evaluations as it goes; save the agent and its learning curve under var/models/tictactoe/, "
-        "evaluate the saved agent and register it. Deterministic for a given --seed."
+        "Train a tic-tac-toe agent: the model-free DQN (default; learns from game outcomes alone, "
+        "--opponent self|random|minimax|mix), dqn-teacher (a network fitted to exact expected scores "
+        "plus the minimax solver's penalty) or tabular Q-learning, with exact evaluations as it goes; "
+        "save the agent and its learning curve under var/models/tictactoe/, evaluate the saved agent "
+        "and register it. Deterministic for a given --seed. The learners' settings below come from "
+        "their config dataclasses (tictactoe/dqn.py, dqn_teacher.py, qlearning.py)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--algo", choices=trainer.ALGORITHMS, default="dqn", help="Learner (default dqn).")
-        parser.add_argument("--episodes", type=int, help="Games to train on (default: 15000 dqn, 50000 qlearning).")
-        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--activate", action="store_true", help="Make the new agent the active one.")
-        parser.add_argument("--eval-every", type=int, help="Episodes between evaluations during training.")
-        parser.add_argument("--eval-games", type=int, default=10_000, help="Games per side in the final evaluation.")
+        parser.add_argument("--eval-games", type=int, default=10_000, help="Games per side in the final evaluation (default 10000).")
+        config_flags.add_config_arguments(parser, trainer.CONFIGS)
         training.add_training_arguments(parser)
 
     def handle(self, *args, **options):
         algo = options["algo"]
-        for name in ("episodes", "eval_every", "eval_games"):
-            if options[name] is not None and options[name] < 1:
+        for name in POSITIVE:
+            if options.get(name) is not None and options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
-        config = trainer.make_config(
-            algo, seed=options["seed"], episodes=options["episodes"], eval_every=options["eval_every"]
-        )
+        cls = trainer.CONFIGS[algo]
+        foreign = config_flags.foreign_flags(cls, trainer.CONFIGS, options)
+        if foreign:
+            raise CommandError(f"{', '.join(foreign)} do(es) not apply to --algo {algo}.")
+        try:
+            config = config_flags.config_from_options(cls, options)
+        except (TypeError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"Training {algo}: {config}")
         with training.start_run(
             "train_tictactoe", options, task="tictactoe", architecture=algo, stdout=self.stdout
@@ -65,7 +75,7 @@ class Command(BaseCommand):
                 eval_games=options["eval_games"],
                 jit_compile=run.jit,
                 scope=run.strategy.scope,
-                resume_dir=run.backup_dir / "dqn",
+                resume_dir=run.backup_dir / algo,
                 on_episode=progress.update,
                 on_checkpoint=on_checkpoint,
             )
@@ -85,7 +95,7 @@ class Command(BaseCommand):
                 preprocessing=trainer.PREPROCESSING,
                 layers=trained.layers,
                 parameters=trained.parameters,
-                dataset=trainer.DATASETS[algo],
+                dataset=trainer.dataset_of(algo, config),
                 metrics=evaluation.metrics_of(trained.report),
                 training_run={**run.summary(), **trained.summary},
             )
