@@ -298,7 +298,7 @@ def latest_evaluation():
     rows = []
     for name in (*ORDER, "average"):
         if isinstance(data.get(name), dict):
-            rows.append({"name": name, "layers": data[name].get("layers"),
+            rows.append({"name": name, "layers": data[name].get("layers"), "model_id": data[name].get("model_id"),
                          "top1": data[name]["top1"], "top5": data[name]["top5"]})
     return {"rows": rows, "n_images": data.get("n_images"), "data": data.get("data"), "split": data.get("split"),
             "created": data.get("created"), "has_chart": bool(data.get("chart_png"))}
