@@ -63,6 +63,8 @@ class Classification:
                 "average": [p.as_dict() for p in self.average],
             },
             "latency_ms": {n.arch: n.latency_ms for n in self.networks},
+            "layers": {n.arch: n.layers for n in self.networks},
+            "model_ids": {n.arch: n.model_id for n in self.networks},
         }
         if with_gradcam:
             data["gradcam"] = {n.arch: n.gradcam for n in self.networks}
@@ -94,9 +96,7 @@ def active_models():
     if not active:
         raise registry.ModelUnavailable(NO_MODEL_MESSAGE)
     loaded, failed = [], {}
-    for arch in ORDER:
-        if arch not in active:
-            continue
+    for arch in [arch for arch in ORDER if arch in active]:
         try:
             loaded.append((arch, load(arch)))
         except registry.ModelUnavailable as exc:
