@@ -3,14 +3,18 @@ from django.apps import AppConfig
 from deepboot_site.slots import Slot
 
 DEMO_TRAIN = "python manage.py bootstrap  (or: python manage.py train_classifier --arch {arch} --data DIR --activate)"
+# What each slot accepts: the network classifier/networks.py builds (its model.name is the
+# architecture) and its convolutional + dense layers (the book's 16 and 152 count differently).
+WEIGHT_LAYERS = {"cnn9": 9, "vgg16": 14, "resnet152": 156}
 
 
 class ClassifierConfig(AppConfig):
     name = "classifier"
     verbose_name = "Image classification"
     model_slots = [
-        Slot("classification", arch, DEMO_TRAIN.format(arch=arch))
-        for arch in ("cnn9", "vgg16", "resnet152")
+        Slot("classification", arch, DEMO_TRAIN.format(arch=arch), weight_layers=layers,
+             custom_objects=("classifier.networks",))
+        for arch, layers in WEIGHT_LAYERS.items()
     ]
     bootstrap_demo = "classifier.bootstrap.make_demo"
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).

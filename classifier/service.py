@@ -63,6 +63,8 @@ class Classification:
                 "average": [p.as_dict() for p in self.average],
             },
             "latency_ms": {n.arch: n.latency_ms for n in self.networks},
+            "layers": {n.arch: n.layers for n in self.networks},
+            "model_ids": {n.arch: n.model_id for n in self.networks},
         }
         if with_gradcam:
             data["gradcam"] = {n.arch: n.gradcam for n in self.networks}
@@ -94,9 +96,7 @@ def active_models():
     if not active:
         raise registry.ModelUnavailable(NO_MODEL_MESSAGE)
     loaded, failed = [], {}
-    for arch in ORDER:
-        if arch not in active:
-            continue
+    for arch in [arch for arch in ORDER if arch in active]:
         try:
             loaded.append((arch, load(arch)))
         except registry.ModelUnavailable as exc:
@@ -298,7 +298,7 @@ def latest_evaluation():
     rows = []
     for name in (*ORDER, "average"):
         if isinstance(data.get(name), dict):
-            rows.append({"name": name, "layers": data[name].get("layers"),
+            rows.append({"name": name, "layers": data[name].get("layers"), "model_id": data[name].get("model_id"),
                          "top1": data[name]["top1"], "top5": data[name]["top5"]})
     return {"rows": rows, "n_images": data.get("n_images"), "data": data.get("data"), "split": data.get("split"),
             "created": data.get("created"), "has_chart": bool(data.get("chart_png"))}

@@ -9,11 +9,16 @@ it fits the task's service:
   with `S` a multiple of `G` and `C` class names (so `B = (channels - C) / 5` boxes per cell);
 - tictactoe: the board from the side to move `(batch, 18)` in, one Q-value per cell `(batch, 9)` out.
 
+Given the slot, it checks the architecture the slot declares it accepts (deepboot_site/slots.py):
+the network's own name and weight-layer count; a network named for another task's slot is refused
+as the wrong task.
+
 It runs one prediction on a blank input to prove the model computes, and returns what the registry
-keeps (input size, preprocessing, weight layers, parameters). Errors are `ImportRefused` with a
-message a person can act on. No Django here.
+keeps (input size, preprocessing, weight layers, parameters, sha256). Errors are `ImportRefused`
+with one sentence a person can act on. No Django here.
 """
 
+import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -23,13 +28,16 @@ import numpy as np
 
 TASKS = ("classification", "detection", "tictactoe")
 # Modules that register the custom layers a task's saved models may hold (e.g. classifier's
-# `Preprocess`), imported before loading, as the apps' services do.
+# `Preprocess`), imported before loading, as the apps' services do. The slots the apps declare
+# name theirs too (Slot.custom_objects); these are the defaults when no slot is given.
 CUSTOM_OBJECT_MODULES = {
     "classification": ("classifier.networks",),
     "detection": ("detector.networks",),
     "tictactoe": ("tictactoe.dqn",),
 }
 TICTACTOE_INPUT, TICTACTOE_OUTPUT = 18, 9
+# How much of a library's own error message a refusal quotes (Keras' can run to kilobytes).
+QUOTE_CHARS = 160
 # What a failed load of a damaged or foreign file raises (Keras, h5py, zipfile, JSON).
 LOAD_ERRORS = (OSError, ValueError, TypeError, KeyError, AttributeError, EOFError, IndexError, zipfile.BadZipFile)
 
@@ -50,6 +58,7 @@ class Inspection:
     parameters: int
     outputs: int
     details: dict = field(default_factory=dict)
+    sha256: str = ""
 
 
 def read_class_names(path):
@@ -76,21 +85,49 @@ def read_class_names(path):
     return names
 
 
-def load(path, task):
-    """The model in `path`, loaded without its optimizer (safe mode: no arbitrary code)."""
-    import keras
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
+
+def quote(exc):
+    """A library's error as one short line: its class and the start of its first line."""
+    text = str(exc).strip()
+    short = text.splitlines()[0][:QUOTE_CHARS].rstrip() if text else ""
+    return f"{exc.__class__.__name__}: {short}{'…' if short != text else ''}"
+
+
+def check_archive(path):
+    """Refuse a missing file, another suffix, or what is not a Keras archive, before Keras sees it."""
     path = Path(path)
     if not path.is_file():
         raise ImportRefused(f"No such file: {path}")
     if path.suffix != ".keras":
         raise ImportRefused(f"{path.name} is not a .keras file (save the model with model.save('name.keras')).")
-    for module in CUSTOM_OBJECT_MODULES.get(task, ()):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            archive.getinfo("config.json")
+    except (zipfile.BadZipFile, OSError, KeyError):
+        raise ImportRefused(f"{path.name} is not a Keras archive (a zip holding config.json and the weights).") from None
+
+
+def load(path, task, custom_object_modules=None):
+    """The model in `path`, loaded without its optimizer (safe mode: no arbitrary code).
+    `custom_object_modules` (default: those of `task`) are imported first."""
+    import keras
+
+    path = Path(path)
+    check_archive(path)
+    modules = CUSTOM_OBJECT_MODULES.get(task, ()) if custom_object_modules is None else custom_object_modules
+    for module in modules:
         import_module(module)
     try:
         model = keras.saving.load_model(path, compile=False)
     except LOAD_ERRORS as exc:
-        raise ImportRefused(f"{path.name} does not load as a Keras model ({exc.__class__.__name__}: {exc}).") from None
+        raise ImportRefused(f"{path.name} does not load as a Keras model ({quote(exc)}).") from None
     if not isinstance(model, keras.Model) or len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ImportRefused(f"{path.name} must hold a model with exactly one input and one output.")
     return model
@@ -137,7 +174,7 @@ def _predict_blank(model, shape):
     try:
         output = ops.convert_to_numpy(model(blank, training=False))
     except LOAD_ERRORS as exc:
-        raise ImportRefused(f"The model fails on an input of shape {blank.shape}: {exc.__class__.__name__}: {exc}") from None
+        raise ImportRefused(f"The model fails on an input of shape {blank.shape} ({quote(exc)}).") from None
     if not np.all(np.isfinite(output)):
         raise ImportRefused("The model's output on a blank input is not finite (NaN or infinity).")
     return output
@@ -196,14 +233,33 @@ def names_fit(task, outputs, class_names):
     return True
 
 
-def inspect(path, task, class_names=None, fallback_class_names=None):
-    """Load `path` and check it fits `task`. `class_names` are the user's; `fallback_class_names`
-    (those of the slot's current model) are used when they fit the model's output. Returns an
-    Inspection, or raises ImportRefused."""
+def check_task(model, task, slots):
+    """Refuse a network whose own name is that of another task's slot (and of none of this task's)."""
+    here = {slot.network_name for slot in slots if slot.task == task}
+    if model.name in here:
+        return
+    for slot in slots:
+        if slot.task != task and slot.network_name == model.name:
+            raise ImportRefused(
+                f"This file holds a {slot.task} network ({model.name}), not a {task} one: "
+                f"import it with --task {slot.task} --arch {slot.architecture}."
+            )
+
+
+def inspect(path, task, class_names=None, fallback_class_names=None, *, slot=None, slots=()):
+    """Load `path` and check it fits `task` (and, given `slot`, its architecture; `slots`, every
+    declared slot, lets a network of another task be named as such). `class_names` are the user's;
+    `fallback_class_names` (those of the slot's current model) are used when they fit the model's
+    output. Returns an Inspection, or raises ImportRefused."""
     if task not in CHECKS:
         raise ImportRefused(f"Unknown task {task!r}; choose from {', '.join(TASKS)}.")
-    model = load(path, task)
+    modules = tuple(dict.fromkeys(module for s in slots for module in s.custom_objects)) or None
+    model = load(path, task, modules)
+    check_task(model, task, slots)
     input_size, outputs, details = CHECKS[task](model)
+    layers = weight_layers(model)
+    if slot is not None and slot.refusal(model.name, layers):
+        raise ImportRefused(slot.refusal(model.name, layers))
     names = []
     if task in ("classification", "detection"):
         if class_names is not None:
@@ -229,10 +285,11 @@ def inspect(path, task, class_names=None, fallback_class_names=None):
         input_size=input_size,
         class_names=names,
         preprocessing=preprocessing_of(model),
-        layers=weight_layers(model),
+        layers=layers,
         parameters=int(model.count_params()),
         outputs=outputs,
         details=details,
+        sha256=sha256(path),
     )
 
 

@@ -77,3 +77,30 @@ class TrainingRun(models.Model):
 
     def __str__(self):
         return f"run #{self.pk} {self.command} ({self.status})"
+
+
+class Activation(models.Model):
+    """One change of a slot's active model (see deepboot_site/registry.py): who made it, when, how,
+    what it replaced, and what it made active (none: the slot was emptied)."""
+
+    task = models.CharField(max_length=32)
+    architecture = models.CharField(max_length=32)
+    model = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="activations",
+        help_text="The model made active; empty when the slot was emptied.",
+    )
+    replaced = models.ForeignKey(
+        TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="replaced_by",
+        help_text="The slot's active model before; empty when the slot was empty.",
+    )
+    by = models.CharField(max_length=150, blank=True, help_text="Staff user (admin) or OS user (commands).")
+    via = models.CharField(max_length=64, blank=True, help_text="The command or admin action.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        now = f"#{self.model_id}" if self.model_id else "empty"
+        before = f"#{self.replaced_id}" if self.replaced_id else "empty"
+        return f"{self.task}/{self.architecture}: {before} -> {now} by {self.by or '?'}"

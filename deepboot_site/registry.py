@@ -1,11 +1,15 @@
 """Register, activate and serve trained models.
 
-Each app declares its slots (task, architecture, the command that fills it) on its AppConfig as
-`model_slots`. `load_active` keeps one loaded copy of each slot's active model per process,
+Each app declares its slots (task, architecture, the command that fills it, the network it
+accepts) on its AppConfig as `model_slots`. Every change of a slot's active model (activate,
+deactivate, roll back) is recorded as an `Activation`: who, when, how, what it replaced. `load_active` keeps one loaded copy of each slot's active model per process,
 loads it lazily under a lock, and notices a newly activated version on the next call, so a
 `manage.py activate_model` takes effect without a restart.
 """
 
+import getpass
+import os
+import shutil
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -15,8 +19,9 @@ from typing import Any, Callable
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from .models import TrainedModel
+from .models import Activation, TrainedModel
 from .slots import Slot  # noqa: F401  (re-exported for the apps)
 
 
@@ -30,6 +35,11 @@ def all_slots():
     for config in apps.get_app_configs():
         slots.extend(getattr(config, "model_slots", ()))
     return slots
+
+
+def find_slot(task, architecture):
+    """The declared slot (task, architecture), or None."""
+    return next((s for s in all_slots() if (s.task, s.architecture) == (task, architecture)), None)
 
 
 def slot_command(task, architecture):
@@ -53,31 +63,121 @@ def relative_path(path):
         raise ValueError(f"{path} is not under {settings.MODELS_DIR}") from exc
 
 
-def register(task, architecture, path, *, activate=False, **fields):
+def register(task, architecture, path, *, activate=False, by=None, via="register", **fields):
     """Record a saved model; with activate=True it becomes its slot's active model."""
     record = TrainedModel.objects.create(
         task=task, architecture=architecture, path=relative_path(path), **fields
     )
     if activate:
-        record = activate_model(record.pk)
+        record = activate_model(record.pk, by=by, via=via)
     return record
 
 
+def os_user():
+    """Who runs a command on this host, for the audit."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else ""
+
+
 @transaction.atomic
-def activate_model(pk):
-    """Make model `pk` the active one of its slot, deactivating the previous one."""
+def activate_model(pk, *, by=None, via="activate_model"):
+    """Make model `pk` the active one of its slot, deactivating the previous one. A change is
+    recorded as an Activation (`by`: who; default the OS user)."""
     record = TrainedModel.objects.select_for_update().get(pk=pk)
+    if record.active:
+        return record
+    previous = active_record(record.task, record.architecture)
     TrainedModel.objects.filter(
         task=record.task, architecture=record.architecture, active=True
     ).exclude(pk=pk).update(active=False)
-    if not record.active:
-        record.active = True
-        record.save(update_fields=["active"])
+    record.active = True
+    record.save(update_fields=["active"])
+    Activation.objects.create(task=record.task, architecture=record.architecture, model=record,
+                              replaced=previous, by=os_user() if by is None else by, via=via)
     return record
 
 
 # The admin action and the management command share this name.
 activate = activate_model
+
+
+@transaction.atomic
+def deactivate(task, architecture, *, by=None, via="deactivate_model"):
+    """Empty the slot (task, architecture): its active model (returned; None if it had none) is
+    kept in the registry, inactive."""
+    record = TrainedModel.objects.select_for_update().filter(task=task, architecture=architecture, active=True).first()
+    if record is not None:
+        record.active = False
+        record.save(update_fields=["active"])
+        Activation.objects.create(task=task, architecture=architecture, model=None, replaced=record,
+                                  by=os_user() if by is None else by, via=via)
+    return record
+
+
+class NoPrevious(Exception):
+    """A slot has no earlier model to roll back to; the message says why."""
+
+
+def previous_model(task, architecture):
+    """The model that was active in the slot before the latest change (NoPrevious if none)."""
+    last = Activation.objects.filter(task=task, architecture=architecture).first()
+    if last is None:
+        raise NoPrevious(f"No activation of {task}/{architecture} is recorded, so there is nothing to roll back to.")
+    if last.replaced_id is None:
+        raise NoPrevious(
+            f"{task}/{architecture} was empty before model #{last.model_id}; "
+            f"to empty it again run: python manage.py deactivate_model {task}/{architecture}"
+        )
+    return last.replaced
+
+
+def parse_slot(text):
+    """A slot named as task/architecture, or by its architecture alone when only one task has it."""
+    task, _, architecture = text.rpartition("/")
+    matches = [s for s in all_slots() if s.architecture == architecture and task in ("", s.task)]
+    known = {(r["task"], r["architecture"]) for r in TrainedModel.objects.values("task", "architecture")}
+    if not matches and task and (task, architecture) in known:
+        return task, architecture
+    if len(matches) != 1:
+        names = ", ".join(f"{s.task}/{s.architecture}" for s in all_slots())
+        raise ValueError(f"No slot {text!r}; the slots are: {names}.")
+    return matches[0].task, matches[0].architecture
+
+
+def find_same_file(path, digest):
+    """The registry entry whose file has these bytes (same size, same sha256), or None."""
+    size = Path(path).stat().st_size
+    for record in TrainedModel.objects.order_by("pk"):
+        if record.training_run.get("sha256") == digest:
+            return record
+        candidate = absolute_path(record.path)
+        if candidate.is_file() and candidate.stat().st_size == size and _sha256(candidate) == digest:
+            return record
+    return None
+
+
+def _sha256(path):
+    from .model_import import sha256
+
+    return sha256(path)
+
+
+def copy_in(source, task, architecture):
+    """Copy a model file to var/models/<task>/imported-<timestamp>/<architecture>.keras (atomically)."""
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}"
+    suffix = 1
+    while folder.exists():
+        suffix += 1
+        folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}-{suffix}"
+    folder.mkdir(parents=True)
+    target = folder / f"{architecture}.keras"
+    partial = folder / f".{architecture}.keras.partial"
+    shutil.copyfile(source, partial)
+    partial.replace(target)
+    return target
 
 
 def active_record(task, architecture):

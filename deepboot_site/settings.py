@@ -190,8 +190,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # WhiteNoise's manifest storage, falling back to plain names before collectstatic has run.
+    "staticfiles": {"BACKEND": "deepboot_site.staticfiles.StaticFilesStorage"},
 }
+# Serve from the source folders too, so pages work before collectstatic (see staticfiles.py).
+WHITENOISE_USE_FINDERS = True
 
 # Uploads: the limits the image APIs enforce (see deepboot_site/uploads.py).
 DEEPBOOT_MAX_UPLOAD_BYTES = int(os.environ.get("DEEPBOOT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))

@@ -16,8 +16,11 @@ def home(request):
 
 
 def models_page(request):
-    """One card per active model; an empty slot says which command fills it."""
+    """One card per active model (its id, and for staff a link to the run that trained it); an
+    empty slot says which command fills it."""
     active = {(r.task, r.architecture): r for r in registry.active_records()}
+    for record in active.values():
+        record.run = record.runs.order_by("-started").first() if request.user.is_staff else None
     slots = []
     for slot in registry.all_slots():
         slots.append({"slot": slot, "record": active.pop((slot.task, slot.architecture), None)})

@@ -16,8 +16,9 @@ class DetectorConfig(AppConfig):
             "detection",
             "tiny",
             "python manage.py bootstrap  (or: python manage.py train_detector --variant tiny --data DIR --activate)",
+            custom_objects=("detector.networks",),  # tiny's layer count follows its input size
         ),
-        Slot("detection", "yolo26", YOLO26_TRAIN),
+        Slot("detection", "yolo26", YOLO26_TRAIN, weight_layers=26, custom_objects=("detector.networks",)),
     ]
     bootstrap_demo = "detector.bootstrap.make_demo_detector"
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).

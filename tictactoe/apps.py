@@ -11,6 +11,9 @@ class TictactoeConfig(AppConfig):
             "tictactoe",
             "dqn",
             "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
+            network="tictactoe_dqn",
+            weight_layers=3,
+            custom_objects=("tictactoe.dqn",),
         ),
     ]
     bootstrap_demo = "tictactoe.demo.make_demo"

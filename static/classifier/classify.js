@@ -13,7 +13,6 @@
   const preview = root.querySelector("[data-preview]");
   const previewImg = root.querySelector("[data-preview-img]");
   const api = form.dataset.api;
-  const LAYERS = { cnn9: 9, vgg16: 16, resnet152: 152 };
   let previewUrl = null;
 
   function showError(message) {
@@ -66,7 +65,13 @@
       const card = el("article", "classify-result card");
       card.dataset.model = arch;
       const title = el("h2", null, arch + " ");
-      title.append(el("small", null, (LAYERS[arch] || "?") + " layers"));
+      // Layers and model id come with the answer, from the registry.
+      const layers = data.layers && data.layers[arch];
+      title.append(el("small", null, (layers ? layers : "?") + " layers"));
+      if (data.model_ids && data.model_ids[arch]) {
+        card.dataset.modelId = data.model_ids[arch];
+        title.append(" ", el("small", "model-id", "model #" + data.model_ids[arch]));
+      }
       card.append(title);
       const latency = el("p", "latency", "Inference: ");
       const value = el("span", null, data.latency_ms[arch].toFixed(1));

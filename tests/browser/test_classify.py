@@ -97,3 +97,43 @@ def test_upload_shows_every_network_side_by_side_then_a_sample_then_a_bad_file(p
     assert page.locator("[data-testid=results]").count() == 0
     screenshot(page, "classify-error")
     assert [e for e in page.console_errors if "400" not in e] == []
+
+
+@pytest.fixture
+def imported(tmp_path):
+    """cnn9 and vgg16 (untrained, 32x32, 6 classes) brought in with the real import_model command,
+    which records each network's layers as it counts them (vgg16: 14, not the book's 16)."""
+    from django.core.management import call_command
+
+    from classifier import networks
+    from classifier.demo_data import CLASSES
+    from deepboot_site.models import TrainedModel
+
+    names = tmp_path / "classes.txt"
+    names.write_text("\n".join(CLASSES) + "\n")
+    for arch in ("cnn9", "vgg16"):
+        path = tmp_path / f"{arch}.keras"
+        networks.build(arch, (32, 32, 3), len(CLASSES)).save(path)
+        call_command("import_model", str(path), "--task", "classification", "--arch", arch,
+                     "--class-names", str(names), "--activate", stdout=io.StringIO())
+    return {record.architecture: record for record in TrainedModel.objects.filter(active=True)}
+
+
+def test_result_cards_name_layers_and_model_ids_as_the_registry_and_models_page_do(page, asgi_server, imported):
+    page.goto(asgi_server + "/models/")
+    shown = {}
+    for arch, record in imported.items():
+        card = page.locator(f"li.card.model[data-architecture={arch}]")
+        assert card.locator("[data-model-id]").inner_text() == f"#{record.pk}"
+        shown[arch] = card.locator("dt:text-is('Layers') + dd").inner_text()
+    assert shown == {"cnn9": "9", "vgg16": "14"}
+    page.goto(asgi_server + "/classify/")
+    page.set_input_files("input[type=file][name=image]", files=[photo()])
+    page.locator("[data-testid=results] [data-model=average]").wait_for(timeout=WAIT_MS)
+    for arch, record in imported.items():
+        card = page.locator(f"[data-testid=results] [data-model={arch}]")
+        assert card.locator("h2 small").first.inner_text() == f"{shown[arch]} layers"
+        assert card.get_attribute("data-model-id") == str(record.pk)
+        assert card.locator(".model-id").inner_text() == f"model #{record.pk}"
+    assert page.locator("[data-testid=results] [data-model=resnet152]").count() == 0
+    assert page.console_errors == []

@@ -37,7 +37,9 @@ def test_answer_has_each_active_network_the_average_and_latencies(client, two_mo
     response = post(client, jpeg((120, 80), (30, 200, 40)))
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     data = response.json()
-    assert set(data) == {"predictions", "latency_ms"}
+    assert set(data) == {"predictions", "latency_ms", "layers", "model_ids"}
+    assert data["layers"] == {arch: record.layers for arch, record in two_models.items()}
+    assert data["model_ids"] == {arch: record.pk for arch, record in two_models.items()}
     assert set(data["predictions"]) == {"cnn9", "vgg16", "average"}  # resnet152 is not active
     for predictions in data["predictions"].values():
         check_top5(predictions)

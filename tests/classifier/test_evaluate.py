@@ -69,6 +69,25 @@ def test_models_page_shows_the_latest_evaluation_chart(two_models, demo_data, cl
 
 
 @pytest.mark.django_db
+def test_models_page_chart_names_the_models_it_measured_and_warns_when_they_change(two_models, demo_data, client):
+    from deepboot_site import registry
+
+    cnn9, vgg16 = two_models["cnn9"], two_models["vgg16"]
+    run("evaluate_classifier", "--data", str(demo_data))
+    page = client.get("/models/").content.decode()
+    assert f"<span data-evaluated-models>#{cnn9.pk} (cnn9), #{vgg16.pk} (vgg16)</span>" in page
+    assert f'data-network="cnn9" data-model-id="{cnn9.pk}"' in page
+    assert 'data-testid="evaluation-stale"' not in page
+    newer = registry.register("classification", "cnn9", registry.absolute_path(cnn9.path), activate=True,
+                              class_names=cnn9.class_names, layers=cnn9.layers)
+    registry.deactivate("classification", "vgg16")
+    page = client.get("/models/").content.decode()
+    warning = page.split('data-testid="evaluation-stale"')[1].split("</div>")[0]
+    assert f"cnn9: model #{cnn9.pk} was evaluated; model #{newer.pk} is active now" in warning
+    assert f"vgg16: model #{vgg16.pk} was evaluated; no vgg16 model is active now" in warning
+
+
+@pytest.mark.django_db
 def test_evaluate_without_active_models_names_the_command(demo_data):
     with pytest.raises(CommandError, match="python manage.py bootstrap"):
         run("evaluate_classifier", "--data", str(demo_data))

@@ -91,3 +91,80 @@ def test_prune_games_takes_the_age_from_its_flag_and_refuses_a_negative_one():
     assert "Removed 1 games" in run("prune_games", "--days", "0")
     with pytest.raises(CommandError, match="0 or more"):
         run("prune_games", "--days", "-1")
+
+
+def _two_models(settings, task="tictactoe", arch="dqn"):
+    path = settings.MODELS_DIR / "m.keras"
+    path.write_text("x")
+    return registry.register(task, arch, path), registry.register(task, arch, path)
+
+
+@pytest.mark.django_db
+def test_activation_is_audited_with_who_when_and_what_it_replaced(settings):
+    import getpass
+
+    from deepboot_site.models import Activation
+
+    first, second = _two_models(settings)
+    run("activate_model", str(first.pk))
+    run("activate_model", str(second.pk))
+    latest, earliest = Activation.objects.all()
+    assert (earliest.replaced, earliest.model) == (None, first)
+    assert (latest.replaced, latest.model) == (first, second)
+    assert latest.by == getpass.getuser() and latest.via == "activate_model" and latest.created >= earliest.created
+
+
+@pytest.mark.django_db
+def test_activating_the_active_model_again_records_nothing(settings):
+    from deepboot_site.models import Activation
+
+    first, _ = _two_models(settings)
+    run("activate_model", str(first.pk))
+    run("activate_model", str(first.pk))
+    assert Activation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_activate_previous_rolls_the_slot_back_to_the_model_it_replaced(settings):
+    first, second = _two_models(settings)
+    run("activate_model", str(first.pk))
+    run("activate_model", str(second.pk))
+    output = run("activate_model", "--previous", "tictactoe/dqn")
+    assert f"Model {first.pk} is now the active tictactoe/dqn" in output
+    assert [r.pk for r in registry.active_records("tictactoe")] == [first.pk]
+    run("activate_model", "--previous", "dqn")  # the architecture alone names the slot too
+    assert [r.pk for r in registry.active_records("tictactoe")] == [second.pk]
+
+
+@pytest.mark.django_db
+def test_activate_previous_with_no_history_or_an_empty_past_is_a_clear_error(settings):
+    first, _ = _two_models(settings)
+    with pytest.raises(CommandError, match="No activation of tictactoe/dqn is recorded"):
+        run("activate_model", "--previous", "dqn")
+    run("activate_model", str(first.pk))
+    with pytest.raises(CommandError, match="was empty before model #%d" % first.pk):
+        run("activate_model", "--previous", "dqn")
+    with pytest.raises(CommandError, match="No slot 'translation/x'"):
+        run("activate_model", "--previous", "translation/x")
+    with pytest.raises(CommandError, match="Give a model ID or --previous SLOT"):
+        run("activate_model")
+
+
+@pytest.mark.django_db
+def test_deactivate_model_empties_the_slot_and_previous_restores_it(settings, client):
+    first, _ = _two_models(settings)
+    run("activate_model", str(first.pk))
+    output = run("deactivate_model", "tictactoe/dqn")
+    assert "tictactoe/dqn is now empty" in output and f"activate_model {first.pk}" in output
+    assert registry.active_records("tictactoe") == []
+    card = client.get("/models/").content.decode()
+    assert 'class="card model empty" data-task="tictactoe" data-architecture="dqn"' in card
+    assert "already empty" in run("deactivate_model", "dqn")
+    run("activate_model", "--previous", "dqn")
+    assert [r.pk for r in registry.active_records("tictactoe")] == [first.pk]
+
+
+@pytest.mark.django_db
+def test_deactivate_model_refuses_an_unknown_slot():
+    with pytest.raises(CommandError, match="No slot 'gpt'; the slots are: classification/cnn9"):
+        run("deactivate_model", "gpt")

@@ -2,6 +2,7 @@
 `import_model` command that copies and registers it."""
 
 import json
+import zipfile
 from io import StringIO
 from pathlib import Path
 
@@ -35,12 +36,21 @@ def model_files(tmp_path_factory):
         model.save(files[name])
 
     save("cnn9", build_cnn9((32, 32, 3), len(CLASSES)))
+    save("cnn9_other", build_cnn9((32, 32, 3), len(CLASSES)))  # the same network, other weights
     save("tiny", build_tiny(64, grid=4, boxes=2, classes=len(CLASSES), width=8))
     save("dqn", build_q_network(8))
     inputs = keras.Input((32, 32, 1))
     save("grey", keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))))
     inputs = keras.Input((32, 32, 3))
     save("logits", keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(inputs))))
+    inputs = keras.Input((32, 32, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    save("short_cnn9", keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(pooled), name="cnn9"))
+    files["text"] = folder / "notes.keras"
+    files["text"].write_text("These are not weights.\n")
+    files["broken"] = folder / "broken.keras"
+    with zipfile.ZipFile(files["broken"], "w") as archive:
+        archive.writestr("config.json", "{not json")
     good = files["cnn9"].read_bytes()
     files["truncated"] = folder / "truncated.keras"
     files["truncated"].write_bytes(good[: len(good) // 2])
@@ -72,8 +82,8 @@ def test_a_real_dqn_fits_tictactoe_without_class_names(model_files):
 @pytest.mark.parametrize(
     "name, task, message",
     [
-        ("truncated", "classification", "does not load"),
-        ("noise", "tictactoe", "does not load"),
+        ("truncated", "classification", "not a Keras archive"),
+        ("noise", "tictactoe", "not a Keras archive"),
         ("grey", "classification", "RGB images"),
         ("logits", "classification", "softmax"),
         ("cnn9", "tictactoe", "tic-tac-toe agent"),
@@ -154,7 +164,7 @@ def test_import_copies_registers_and_activates_a_classifier_that_then_serves(mod
 @pytest.mark.django_db
 def test_import_without_class_names_takes_the_slots_and_leaves_it_inactive(model_files):
     run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9", "--class-names", model_files["names"], "--activate")
-    output = run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9")
+    output = run_import(model_files["cnn9_other"], "--task", "classification", "--arch", "cnn9")
     first, second = TrainedModel.objects.order_by("pk")
     assert second.class_names == CLASSES and not second.active and first.active
     assert f"activate_model {second.pk}" in output
@@ -162,12 +172,68 @@ def test_import_without_class_names_takes_the_slots_and_leaves_it_inactive(model
 
 
 @pytest.mark.django_db
+def test_importing_a_registered_file_again_reports_it_and_copies_nothing(model_files):
+    run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9", "--class-names", model_files["names"])
+    folders = set((Path(settings.MODELS_DIR) / "classification").glob("imported-*"))
+    output = run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9")
+    record = TrainedModel.objects.get()
+    assert f"Already registered as model #{record.pk}" in output and "nothing copied" in output
+    assert set((Path(settings.MODELS_DIR) / "classification").glob("imported-*")) == folders
+
+
+@pytest.mark.django_db
+def test_importing_a_trained_models_file_keeps_its_metrics_and_run_and_activates_it(model_files):
+    from deepboot_site.models import TrainingRun
+
+    target = Path(settings.MODELS_DIR) / "classification" / "cnn9-trained" / "cnn9.keras"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(model_files["cnn9"].read_bytes())
+    trained = registry.register("classification", "cnn9", target, class_names=CLASSES, metrics={"test_accuracy": 0.8})
+    run = TrainingRun.objects.create(command="train_classifier", resume_key="k", model=trained)
+    output = run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9", "--activate")
+    record = TrainedModel.objects.get()
+    assert record.pk == trained.pk and record.active and f"Already registered as model #{trained.pk}" in output
+    assert record.metrics == {"test_accuracy": 0.8} and list(record.runs.all()) == [run]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "name, task, arch, message",
     [
-        ("truncated", "classification", "cnn9", "does not load as a Keras model"),
+        ("cnn9", "classification", "vgg16", "The classification/vgg16 slot takes the vgg16 network; this file holds a network named 'cnn9' (9 weight layers)."),
+        ("short_cnn9", "classification", "cnn9", "The classification/cnn9 slot takes 9 weight layers; this cnn9 network has 1."),
+        ("cnn9", "detection", "tiny", "This file holds a classification network (cnn9), not a detection one: import it with --task classification --arch cnn9."),
+        ("dqn", "classification", "cnn9", "This file holds a tictactoe network (tictactoe_dqn), not a classification one: import it with --task tictactoe --arch dqn."),
+        ("text", "classification", "cnn9", "notes.keras is not a Keras archive (a zip holding config.json and the weights)."),
+    ],
+)
+def test_import_refuses_the_wrong_file_in_one_sentence_and_registers_nothing(model_files, name, task, arch, message):
+    folders = set((Path(settings.MODELS_DIR) / task).glob("imported-*"))
+    with pytest.raises(CommandError) as refused:
+        run_import(model_files[name], "--task", task, "--arch", arch, "--class-names", model_files["names"])
+    assert str(refused.value) == message
+    assert not TrainedModel.objects.exists()
+    assert set((Path(settings.MODELS_DIR) / task).glob("imported-*")) == folders, "nothing copied"
+
+
+@pytest.mark.django_db
+def test_import_refuses_the_wrong_number_of_class_names_in_one_sentence(model_files, tmp_path):
+    names = tmp_path / "two.txt"
+    names.write_text("circle\nsquare\n")
+    with pytest.raises(CommandError) as refused:
+        run_import(model_files["cnn9"], "--task", "classification", "--arch", "cnn9", "--class-names", names)
+    assert str(refused.value) == "The model has 3 outputs but --class-names gives 2 class names."
+    assert not TrainedModel.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, task, arch, message",
+    [
+        ("truncated", "classification", "cnn9", "not a Keras archive"),
+        ("broken", "classification", "cnn9", "does not load as a Keras model"),
         ("grey", "classification", "cnn9", r"\(batch, height, width, 3\)"),
-        ("cnn9", "tictactoe", "dqn", "tic-tac-toe agent"),
+        ("cnn9", "tictactoe", "dqn", "holds a classification network"),
         ("cnn9", "classification", "yolo26", "No classification slot 'yolo26'"),
     ],
 )

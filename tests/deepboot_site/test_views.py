@@ -39,6 +39,22 @@ def test_models_page_shows_a_card_per_active_model(client, settings):
 
 
 @pytest.mark.django_db
+def test_models_page_card_shows_the_model_id_and_for_staff_links_its_run(client, admin_client, settings):
+    from deepboot_site.models import TrainingRun
+
+    path = settings.MODELS_DIR / "cnn9.keras"
+    path.write_text("x")
+    record = registry.register("classification", "cnn9", path, activate=True, layers=9)
+    run = TrainingRun.objects.create(command="train_classifier", resume_key="k", model=record)
+    staff = admin_client.get("/models/").content.decode().split(f'data-model-id="{record.pk}"')[1].split("</li>")[0]
+    assert f"<dd data-model-id>#{record.pk}</dd>" in staff
+    assert f'<a href="/runs/{run.pk}/" data-run-link>run #{run.pk}</a>' in staff
+    assert admin_client.get(f"/runs/{run.pk}/").status_code == 200
+    visitor = client.get("/models/").content.decode().split(f'data-model-id="{record.pk}"')[1].split("</li>")[0]
+    assert f"<dd data-model-id>#{record.pk}</dd>" in visitor and "data-run-link" not in visitor
+
+
+@pytest.mark.django_db
 def test_unknown_page_is_our_own_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404

@@ -1,15 +1,13 @@
 """import_model PATH.keras --task … --arch …: bring a model trained elsewhere into the registry.
 
-The file is loaded and checked against what the task's service expects (see
-deepboot_site/model_import.py) before anything is copied or registered.
+The file is loaded and checked against what the task's service expects and what the slot accepts
+(see deepboot_site/model_import.py) before anything is copied or registered. A file the registry
+already holds (same sha256) is reported, not copied again.
 """
 
-import hashlib
-import shutil
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -38,14 +36,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         task, arch, source = options["task"], options["arch"], options["path"].expanduser().resolve()
-        slots = sorted(slot.architecture for slot in registry.all_slots() if slot.task == task)
-        if arch not in slots:
+        slot = registry.find_slot(task, arch)
+        if slot is None:
+            slots = sorted(s.architecture for s in registry.all_slots() if s.task == task)
             raise CommandError(f"No {task} slot '{arch}'; the site serves: {', '.join(slots) or 'none'}.")
         started = time.monotonic()
         try:
             names = model_import.read_class_names(options["class_names"]) if options["class_names"] else None
             self.stdout.write(f"Checking {source} for {task}/{arch}…")
-            found = model_import.inspect(source, task, class_names=names, fallback_class_names=self._slot_names(task, arch))
+            found = model_import.inspect(source, task, class_names=names, fallback_class_names=self._slot_names(task, arch),
+                                         slot=slot, slots=registry.all_slots())
         except model_import.ImportRefused as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
@@ -53,25 +53,17 @@ class Command(BaseCommand):
             f"{found.parameters:,} parameters, preprocessing {found.preprocessing or 'none'}"
             + (f", {len(found.class_names)} classes" if found.class_names else "")
         )
-        target = self._copy(source, task, arch)
+        existing = registry.find_same_file(source, found.sha256)
+        if existing is not None:
+            return self._already(existing, options["activate"])
+        target = registry.copy_in(source, task, arch)
         record = registry.register(
-            task,
-            arch,
-            target,
-            activate=options["activate"],
-            class_names=found.class_names,
-            input_size=found.input_size,
-            preprocessing=found.preprocessing,
-            layers=found.layers,
-            parameters=found.parameters,
+            task, arch, target, activate=options["activate"], via="import_model",
+            class_names=found.class_names, input_size=found.input_size, preprocessing=found.preprocessing,
+            layers=found.layers, parameters=found.parameters,
             dataset=options["dataset"] or f"imported ({source.name})",
-            training_run={
-                "command": "import_model",
-                "imported_from": str(source),
-                "sha256": _sha256(target),
-                "imported": timezone.now().isoformat(),
-                **found.details,
-            },
+            training_run={"command": "import_model", "imported_from": str(source), "sha256": found.sha256,
+                          "imported": timezone.now().isoformat(), **found.details},
         )
         state = "active" if record.active else "inactive; activate with: python manage.py activate_model " + str(record.pk)
         self.stdout.write(
@@ -81,31 +73,21 @@ class Command(BaseCommand):
             )
         )
 
+    def _already(self, record, activate):
+        """Report the entry that holds these bytes; nothing is copied, its metrics and run stay."""
+        if activate:
+            record = registry.activate_model(record.pk, via="import_model")
+        state = "active" if record.active else "inactive; activate with: python manage.py activate_model " + str(record.pk)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Already registered as model #{record.pk} ({record.task}/{record.architecture}, {state}), "
+                f"same sha256, file {record.path}: nothing copied; its metrics and run are kept."
+            )
+        )
+
     def _slot_names(self, task, arch):
         """Class names of the slot's active model, else of its latest registered one."""
         record = registry.active_record(task, arch) or (
             TrainedModel.objects.filter(task=task, architecture=arch).order_by("-created").first()
         )
         return list(record.class_names) if record and record.class_names else None
-
-    def _copy(self, source, task, arch):
-        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-        folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}"
-        suffix = 1
-        while folder.exists():
-            suffix += 1
-            folder = Path(settings.MODELS_DIR) / task / f"imported-{stamp}-{suffix}"
-        folder.mkdir(parents=True)
-        target = folder / f"{arch}.keras"
-        partial = folder / f".{arch}.keras.partial"
-        shutil.copyfile(source, partial)
-        partial.replace(target)
-        return target
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
