@@ -99,7 +99,7 @@ def compare_ids(request):
         raise ValueError("Choose runs to compare: /runs/compare/?ids=1,2")
     bad = [part for part in raw if not part.isdigit()]
     if bad:
-        raise ValueError(f"Run ids are numbers; this is not one: {bad[0][:40]!r}.")
+        raise ValueError(f"Run ids are numbers; this is not one: {bad[0][:40]}.")
     ids = list(dict.fromkeys(int(part) for part in raw))
     if len(ids) > COMPARE_MAX:
         raise ValueError(f"Compare at most {COMPARE_MAX} runs at a time.")
