@@ -13,7 +13,7 @@
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const ids = ticked();
+    const ids = ticked().sort((x, y) => Number(x) - Number(y));
     if (ids.length) location.assign(`${form.action}?ids=${ids.join(",")}`);
   });
 
