@@ -12,6 +12,7 @@
   const charts = document.querySelector("[data-charts]");
   let socket = null;
   let polling = false;
+  let drawn = "";  // the epochs the charts show: redrawn only when they change (a hover stays put)
 
   function duration(seconds) {
     const s = Math.round(seconds);
@@ -38,7 +39,9 @@
     if (progress) progress.textContent = progressText();
     const attempts = document.querySelector("[data-run-attempts]");
     if (attempts && run.attempts) attempts.textContent = run.attempts;
-    if (!run.epochs.length) return;
+    const epochs = JSON.stringify(run.epochs);
+    if (!run.epochs.length || epochs === drawn) return;
+    drawn = epochs;
     charts.replaceChildren(...[...Charts.families([run.epochs])].map(([title, names]) => Charts.chart(title,
       names.map((name, k) => ({ label: name, colour: k, dashed: false, points: Charts.points(run.epochs, name) })))));
   }
