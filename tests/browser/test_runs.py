@@ -90,3 +90,28 @@ def test_the_runs_list_refreshes_by_itself(page, asgi_server):
     assert page.is_checked(f'input[name=ids][value="{first.pk}"]')
     screenshot(page, "runs-list")
     assert page.console_errors == []
+
+
+def test_artefacts_open_as_previews_and_downloads(page, asgi_server):
+    import io
+
+    from PIL import Image
+
+    from tests.deepboot_site.test_run_files import run_with_folder
+
+    record, folder = run_with_folder()
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "steelblue").save(picture, format="PNG")
+    (folder / "curves.png").write_bytes(picture.getvalue())
+    run = make_run("files", CURVE, status="finished", artifacts=record.artifacts)
+    log_in(page, asgi_server)
+    page.goto(f"{asgi_server}/runs/{run.pk}/")
+    thumb = page.locator('[data-artefact="curves.png"] img')
+    thumb.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 40", arg=thumb.element_handle())
+    with page.expect_download() as download:
+        page.click('[data-artefact="model.keras"] a[download]')
+    assert download.value.suggested_filename == "model.keras"
+    assert str(folder) not in page.content()
+    screenshot(page, "run-artefacts")
+    assert page.console_errors == []
