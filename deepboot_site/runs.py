@@ -9,11 +9,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
+from . import run_files, run_stats, run_table
 from .models import TrainingRun
 from .training import reap_dead_runs
+
+COMPARE_MAX = 8
 
 
 def run_data(run):
@@ -31,31 +34,101 @@ def run_data(run):
         "error": run.error,
         "started": run.started.isoformat(),
         "finished": run.finished.isoformat() if run.finished else None,
+        "task": run.task,
+        "architecture": run.architecture,
+        "resumed": run.resumed,
+        "attempts": run_stats.attempt_count(run),
+        "progress": run_stats.progress(run),
+        "best_validation": run_stats.best_validation(run),
     }
 
 
 @staff_member_required
 def run_list(request):
+    """Every run (the latest 200), filtered and sorted by the query string; the page refreshes its
+    table by fetching itself again (static/deepboot/runs_list.js)."""
     reap_dead_runs()
-    runs = TrainingRun.objects.select_related("model")[:200]
-    return render(request, "runs/list.html", {"runs": runs})
+    query = run_table.Query.from_get(request.GET)
+    latest = TrainingRun.objects.select_related("model").order_by("-started")[:200]
+    runs = TrainingRun.objects.filter(pk__in=[run.pk for run in latest]).select_related("model")
+    context = {"rows": run_table.rows(runs, query), "query": query, "choices": run_table.choices(runs), "any": bool(latest),
+               "sort_links": query.sort_links(), "key_parameters": run_table.run_stats.KEY_PARAMETERS}
+    return render(request, "runs/list.html", context)
 
 
 @staff_member_required
 def run_detail(request, pk):
     reap_dead_runs(TrainingRun.objects.filter(pk=pk))
     run = get_object_or_404(TrainingRun, pk=pk)
-    return render(
-        request,
-        "runs/detail.html",
-        {"run": run, "run_data": run_data(run), "live_push": bool(settings.REDIS_URL)},
-    )
+    context = {
+        "run": run,
+        "run_data": run_data(run),
+        "live_push": bool(settings.REDIS_URL),
+        "artefacts": run_files.artefacts(run),
+    }
+    return render(request, "runs/detail.html", context)
 
 
 @staff_member_required
 def run_json(request, pk):
     reap_dead_runs(TrainingRun.objects.filter(pk=pk))
     return JsonResponse(run_data(get_object_or_404(TrainingRun, pk=pk)))
+
+
+@staff_member_required
+def run_file(request, pk, path):
+    """One file of the run's output folder: inline for a preview, as an attachment with ?download."""
+    run = get_object_or_404(TrainingRun, pk=pk)
+    try:
+        resolved = run_files.resolve(run, path)
+    except run_files.NotServed as exc:
+        return render(request, "runs/error.html", {"title": "No such file", "message": str(exc)}, status=404)
+    download = "download" in request.GET or run_files.PREVIEWS.get(resolved.suffix.lower()) is None
+    response = FileResponse(open(resolved, "rb"), as_attachment=download, filename=resolved.name)
+    if resolved.suffix.lower() in {".json", ".txt", ".csv", ".log"} and not download:
+        response["Content-Type"] = "text/plain; charset=utf-8"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def compare_ids(request):
+    """The run ids of `?ids=1,2,3` (or repeated `ids=`), in order, without repeats; ValueError
+    with a sentence for anything else."""
+    raw = [part.strip() for value in request.GET.getlist("ids") for part in value.split(",") if part.strip()]
+    if not raw:
+        raise ValueError("Choose runs to compare: /runs/compare/?ids=1,2")
+    bad = [part for part in raw if not part.isdigit()]
+    if bad:
+        raise ValueError(f"Run ids are numbers; this is not one: {bad[0][:40]}.")
+    ids = list(dict.fromkeys(int(part) for part in raw))
+    if len(ids) > COMPARE_MAX:
+        raise ValueError(f"Compare at most {COMPARE_MAX} runs at a time.")
+    return ids
+
+
+@staff_member_required
+def run_compare(request):
+    """Several runs side by side: overlaid curves, the hyper-parameters that differ, their metrics."""
+    try:
+        ids = compare_ids(request)
+    except ValueError as exc:
+        return render(request, "runs/error.html", {"title": "Cannot compare", "message": str(exc)}, status=400)
+    found = TrainingRun.objects.select_related("model").in_bulk(ids)
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        message = f"No run #{', #'.join(map(str, missing))}."
+        return render(request, "runs/error.html", {"title": "Cannot compare", "message": message}, status=404)
+    runs = [found[pk] for pk in ids]
+    metrics = [run_stats.final_metrics(run) for run in runs]
+    names = sorted(set().union(*metrics))
+    context = {
+        "runs": runs,
+        "rows": [run_table.row(run) for run in runs],
+        "differing": run_stats.differing_parameters(runs),
+        "metrics": [(name, [m.get(name) for m in metrics]) for name in names],
+        "compare_data": [run_data(run) for run in runs],
+    }
+    return render(request, "runs/compare.html", context)
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):

@@ -1,98 +1,91 @@
-// The live learning curves of one training run: SVG line charts, one per metric family
-// (loss with val_loss, accuracy with val_accuracy, ...), updated over a WebSocket when the
-// server pushes run events (Redis), or by polling the run's JSON otherwise.
+// One training run, live: its status, "epoch k of N" with seconds per epoch and an ETA, and its
+// learning curves (drawn by charts.js), updated over a WebSocket when the server pushes run
+// events (Redis), or by polling the run's JSON otherwise. An interrupted run is still watched
+// (less often), so the page notices when the same command line resumes it.
 (function () {
   "use strict";
-  const SVG = "http://www.w3.org/2000/svg";
   const dataElement = document.getElementById("run-data");
   const config = document.querySelector("[data-json-url]");
-  if (!dataElement || !config) return;
+  if (!dataElement || !config || !window.DeepBootCharts) return;
+  const Charts = window.DeepBootCharts;
   let run = JSON.parse(dataElement.textContent);
   const charts = document.querySelector("[data-charts]");
+  let socket = null;
+  let polling = false;
+  let drawn = "";  // the epochs the charts show: redrawn only when they change (a hover stays put)
 
-  function families(epochs) {
-    const names = new Set();
-    epochs.forEach((e) => Object.keys(e).forEach((k) => { if (k !== "epoch" && k !== "stage" && typeof e[k] === "number") names.add(k); }));
-    const groups = new Map();
-    names.forEach((name) => {
-      const base = name.replace(/^val_/, "");
-      if (!groups.has(base)) groups.set(base, []);
-      groups.get(base).push(name);
-    });
-    return groups;
+  function duration(seconds) {
+    const s = Math.round(seconds);
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
+    return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
   }
 
-  function el(name, attrs) {
-    const node = document.createElementNS(SVG, name);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    return node;
-  }
-
-  function chart(title, series, epochs) {
-    const w = 420, h = 220, pad = 36;
-    const figure = document.createElement("figure");
-    figure.className = "chart";
-    figure.dataset.metric = title;
-    const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": `${title} per epoch` });
-    const points = epochs.map((e, i) => i + 1);
-    const values = series.flatMap((s) => epochs.map((e) => e[s]).filter((v) => typeof v === "number"));
-    const lo = Math.min(...values), hi = Math.max(...values);
-    const span = hi - lo || 1;
-    const x = (i) => pad + (points.length > 1 ? (i / (points.length - 1)) * (w - 2 * pad) : (w - 2 * pad) / 2);
-    const y = (v) => h - pad - ((v - lo) / span) * (h - 2 * pad);
-    svg.appendChild(el("line", { x1: pad, y1: h - pad, x2: w - pad, y2: h - pad, class: "axis" }));
-    svg.appendChild(el("line", { x1: pad, y1: pad, x2: pad, y2: h - pad, class: "axis" }));
-    [lo, hi].forEach((v) => {
-      const label = el("text", { x: 4, y: y(v) + 4, class: "tick" });
-      label.textContent = v.toPrecision(3);
-      svg.appendChild(label);
-    });
-    const epochLabel = el("text", { x: w - pad, y: h - 8, class: "tick", "text-anchor": "end" });
-    epochLabel.textContent = `epoch ${points.length}`;
-    svg.appendChild(epochLabel);
-    series.forEach((name, k) => {
-      const d = epochs.map((e, i) => (typeof e[name] === "number" ? `${i ? "L" : "M"}${x(i).toFixed(1)},${y(e[name]).toFixed(1)}` : "")).join(" ");
-      svg.appendChild(el("path", { d, class: `series series-${k}`, "data-series": name }));
-    });
-    const caption = document.createElement("figcaption");
-    caption.textContent = series.join(" · ");
-    figure.append(svg, caption);
-    return figure;
+  function progressText() {
+    const p = run.progress || {};
+    const done = run.epochs.length;
+    let text = `epoch ${done}${p.of ? ` of ${p.of}` : ""}`;
+    if (typeof p.seconds_per_epoch === "number") text += ` · ${p.seconds_per_epoch.toFixed(1)} s per epoch`;
+    if (run.status === "running" && typeof p.eta_seconds === "number") text += ` · about ${duration(p.eta_seconds)} left`;
+    return text;
   }
 
   function render() {
-    document.querySelector("[data-run-status]").textContent = run.status;
-    document.querySelector("[data-run-status]").className = `status status-${run.status}`;
+    const status = document.querySelector("[data-run-status]");
+    status.textContent = run.status;
+    status.className = `status status-${run.status}`;
     document.querySelector("[data-run-epochs]").textContent = run.epochs.length;
-    if (!run.epochs.length) return;
-    charts.replaceChildren(...[...families(run.epochs)].map(([title, series]) => chart(title, series, run.epochs)));
+    const progress = document.querySelector("[data-run-progress]");
+    if (progress) progress.textContent = progressText();
+    const attempts = document.querySelector("[data-run-attempts]");
+    if (attempts && run.attempts) attempts.textContent = run.attempts;
+    const epochs = JSON.stringify(run.epochs);
+    if (!run.epochs.length || epochs === drawn) return;
+    drawn = epochs;
+    charts.replaceChildren(...[...Charts.families([run.epochs])].map(([title, names]) => Charts.chart(title,
+      names.map((name, k) => ({ label: name, colour: k, dashed: false, points: Charts.points(run.epochs, name) })))));
   }
 
-  function poll() {
-    fetch(config.dataset.jsonUrl, { credentials: "same-origin" })
+  const watched = () => run.status === "running" || run.status === "interrupted";
+
+  function fetchRun() {
+    return fetch(config.dataset.jsonUrl, { credentials: "same-origin" })
       .then((r) => (r.ok ? r.json() : null))
       .then((data) => { if (data) { run = data; render(); } })
-      .finally(() => { if (run.status === "running") setTimeout(poll, 2000); });
+      .catch(() => null);
+  }
+
+  // Polls while the run may still change: every 2 s while it runs without a socket, every 5 s
+  // while it is interrupted (a resume turns it back to running, in the same record).
+  function poll() {
+    if (polling) return;
+    polling = true;
+    fetchRun().finally(() => {
+      polling = false;
+      if (run.status === "running" && config.dataset.livePush === "1") { listen(); return; }
+      if (watched()) setTimeout(poll, run.status === "running" ? 2000 : 5000);
+    });
   }
 
   function listen() {
+    if (socket) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}${config.dataset.wsPath}`);
+    socket = new WebSocket(`${scheme}://${location.host}${config.dataset.wsPath}`);
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.event === "epoch") {
         const entry = Object.fromEntries(Object.entries(event).filter(([k]) => !["type", "event", "run", "status"].includes(k)));
         run.epochs = run.epochs.filter((e) => !(e.epoch === entry.epoch && e.stage === entry.stage)).concat([entry]);
-      } else if (event.status) {
-        run.status = event.status;
       }
+      if (event.status) run.status = event.status;
       render();
+      fetchRun();  // the pace and ETA are the server's
     };
-    socket.onclose = () => { if (run.status === "running") setTimeout(poll, 2000); };
+    socket.onclose = () => { socket = null; if (watched()) setTimeout(poll, 2000); };
   }
 
   render();
-  if (run.status === "running") {
-    if (config.dataset.livePush === "1") listen(); else poll();
+  if (watched()) {
+    if (run.status === "running" && config.dataset.livePush === "1") listen(); else poll();
   }
 })();

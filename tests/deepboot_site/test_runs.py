@@ -158,3 +158,110 @@ def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redi
 def test_the_run_page_names_its_host_and_process(staff_client):
     run = make_run(status="finished", host="gpu-a", pid=4242)
     assert "gpu-a (process 4242)" in staff_client.get(f"/runs/{run.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/runs/compare/?ids=1,2", "/runs/1/files/report.json"])
+def test_compare_and_artefact_files_need_a_staff_login(client, url):
+    make_run(pk=1)
+    make_run(pk=2)
+    response = client.get(url)
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_run_page_says_epoch_k_of_n_pace_and_attempts(staff_client):
+    run = make_run(status="interrupted", arguments={"epochs": 6}, resumed=1,
+                   epochs=[{"epoch": 1, "loss": 0.9, "val_accuracy": 0.5}, {"epoch": 2, "loss": 0.7, "val_accuracy": 0.6}])
+    page = staff_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "epoch 2 of 6" in page and "s per epoch" in page
+    data = staff_client.get(f"/runs/{run.pk}.json").json()
+    assert data["progress"]["epoch"] == 2 and data["progress"]["of"] == 6 and data["attempts"] == 2
+    assert data["best_validation"] == {"metric": "val_accuracy", "value": 0.6, "epoch": 2}
+
+
+@pytest.mark.django_db
+def test_the_list_filters_and_sorts_from_the_query_string(staff_client):
+    slow = make_run(task="classification", architecture="cnn9", resume_key="a", epochs=[{"epoch": 1, "val_accuracy": 0.4}])
+    good = make_run(task="classification", architecture="vgg16", resume_key="b", epochs=[{"epoch": 1, "val_accuracy": 0.9}])
+    other = make_run(task="detection", architecture="tiny", resume_key="c")
+    page = staff_client.get("/runs/?task=classification&sort=-best").content.decode()
+    assert page.index(f'data-run="{good.pk}"') < page.index(f'data-run="{slow.pk}"')
+    assert f'data-run="{other.pk}"' not in page
+    assert 'href="?task=classification&amp;sort=best"' in page
+
+
+@pytest.mark.django_db
+def test_the_list_offers_runs_to_compare(staff_client):
+    run = make_run()
+    page = staff_client.get("/runs/").content.decode()
+    assert f'name="ids" value="{run.pk}"' in page and 'action="/runs/compare/"' in page
+
+
+@pytest.mark.django_db
+def test_compare_shows_the_differing_hyper_parameters_and_metrics_side_by_side(staff_client):
+    a = make_run(arguments={"epochs": 2, "lr": 0.01, "seed": 0}, resume_key="a")
+    b = make_run(arguments={"epochs": 2, "lr": 0.001, "seed": 0}, resume_key="b",
+                 epochs=[{"epoch": 1, "loss": 0.4, "val_loss": 0.5}])
+    response = staff_client.get(f"/runs/compare/?ids={a.pk},{b.pk}")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-param="lr"' in page and 'data-param="seed"' not in page and 'data-param="epochs"' not in page
+    assert 'data-metric="loss"' in page and "0.9000" in page and "0.4000" in page
+    assert 'id="compare-data"' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ids, status, words", [
+    ("", 400, "Choose runs"), ("1,abc", 400, "not one: abc"), ("1,999", 404, "No run #999"),
+])
+def test_bad_compare_ids_get_a_readable_page(staff_client, ids, status, words):
+    make_run(pk=1)
+    response = staff_client.get(f"/runs/compare/?ids={ids}")
+    assert response.status_code == status and words in response.content.decode()
+    assert "<h1>Cannot compare</h1>" in response.content.decode()
+
+
+@pytest.fixture
+def run_with_files():
+    from tests.deepboot_site.test_run_files import run_with_folder
+
+    run, folder = run_with_folder()
+    run.resume_key = "files"
+    run.save()
+    return run, folder
+
+
+@pytest.mark.django_db
+def test_artefacts_are_links_not_server_paths(staff_client, run_with_files):
+    run, folder = run_with_files
+    page = staff_client.get(f"/runs/{run.pk}/").content.decode()
+    assert f'href="/runs/{run.pk}/files/report.json"' in page
+    assert f'href="/runs/{run.pk}/files/model.keras?download"' in page
+    assert str(folder) not in page and "checkpoints" not in page
+
+
+@pytest.mark.django_db
+def test_an_artefact_is_served_inline_or_as_a_download(staff_client, run_with_files):
+    run, _ = run_with_files
+    preview = staff_client.get(f"/runs/{run.pk}/files/report.json")
+    assert preview.status_code == 200 and b"".join(preview.streaming_content) == b'{"epochs_run": 2}'
+    assert preview["Content-Type"].startswith("text/plain") and "attachment" not in preview.get("Content-Disposition", "")
+    model = staff_client.get(f"/runs/{run.pk}/files/model.keras")
+    assert model.status_code == 200 and 'attachment; filename="model.keras"' == model["Content-Disposition"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["../../secret_key", "%2e%2e/%2e%2e/secret_key", "/etc/passwd", "checkpoints/epoch-1.keras/../../../x"])
+def test_no_path_leads_out_of_the_runs_folder(staff_client, run_with_files, path):
+    run, _ = run_with_files
+    response = staff_client.get(f"/runs/{run.pk}/files/{path}")
+    assert response.status_code == 404 and "not a file of this run" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_header_links_to_runs_for_staff_only(staff_client):
+    from django.test import Client
+
+    assert 'data-staff-link="runs"' in staff_client.get("/").content.decode()
+    assert 'data-staff-link="runs"' not in Client().get("/").content.decode()

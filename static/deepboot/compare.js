@@ -1,0 +1,21 @@
+// The compare view's overlaid learning curves: one chart per metric family, one colour per run,
+// validation series dashed (drawn by charts.js).
+(function () {
+  "use strict";
+  const dataElement = document.getElementById("compare-data");
+  const charts = document.querySelector("[data-charts]");
+  if (!dataElement || !charts || !window.DeepBootCharts) return;
+  const Charts = window.DeepBootCharts;
+  const runs = JSON.parse(dataElement.textContent);
+  const groups = Charts.families(runs.map((run) => run.epochs));
+  if (!groups.size) {
+    const note = document.createElement("p");
+    note.className = "notice";
+    note.textContent = "No epoch finished yet in these runs.";
+    charts.replaceChildren(note);
+    return;
+  }
+  charts.replaceChildren(...[...groups].map(([title, names]) => Charts.chart(title, runs.flatMap((run, k) =>
+    names.map((name) => ({ label: `#${run.id} ${name}`, colour: k, dashed: name.startsWith("val_"), points: Charts.points(run.epochs, name) }))
+      .filter((s) => s.points.length)))));
+})();
