@@ -24,4 +24,4 @@ def test_daphne_serves_home_models_admin_and_compressed_static(asgi_server):
     assert "max-age" in headers.get("Cache-Control", "")
     assert fetch(asgi_server + "/models/")[0] == 200
     status, _, body = fetch(asgi_server + "/admin/login/")
-    assert status == 200 and b"Django administration" in body
+    assert status == 200 and b"DeepBoot admin" in body

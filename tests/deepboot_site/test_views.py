@@ -46,11 +46,11 @@ def test_models_page_card_shows_the_model_id_and_for_staff_links_its_run(client,
     path.write_text("x")
     record = registry.register("classification", "cnn9", path, activate=True, layers=9)
     run = TrainingRun.objects.create(command="train_classifier", resume_key="k", model=record)
-    staff = admin_client.get("/models/").content.decode().split(f'data-model-id="{record.pk}"')[1].split("</li>")[0]
+    staff = admin_client.get("/models/").content.decode().split(f'class="card model" data-task="classification" data-architecture="cnn9" data-model-id="{record.pk}"')[1].split("</li>")[0]
     assert f"<dd data-model-id>#{record.pk}</dd>" in staff
     assert f'<a href="/runs/{run.pk}/" data-run-link>run #{run.pk}</a>' in staff
     assert admin_client.get(f"/runs/{run.pk}/").status_code == 200
-    visitor = client.get("/models/").content.decode().split(f'data-model-id="{record.pk}"')[1].split("</li>")[0]
+    visitor = client.get("/models/").content.decode().split(f'class="card model" data-task="classification" data-architecture="cnn9" data-model-id="{record.pk}"')[1].split("</li>")[0]
     assert f"<dd data-model-id>#{record.pk}</dd>" in visitor and "data-run-link" not in visitor
 
 
