@@ -30,7 +30,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import engine, evaluation
-from .dqn import build_q_network, legal_moves_huber, linear_schedule, q_values_of, seed_everything
+from .dqn import Checkpoint, build_q_network, legal_moves_huber, linear_schedule, q_values_of, seed_everything
 from .positions import position_table
 
 
@@ -66,30 +66,6 @@ class TeacherConfig:
     """Subtracted from the target of a move the minimax teacher proves losing."""
     eval_every: int = 500
     """Episodes between exact evaluations (exhaustive lines, exact win rates vs random)."""
-
-
-
-
-
-
-
-@dataclass
-class Checkpoint:
-    """One periodic evaluation during training."""
-
-    episode: int
-    steps: int
-    seconds: float
-    epsilon: float
-    loss: float
-    lost_lines_x: int
-    lost_lines_o: int
-    win_x: float
-    win_o: float
-
-    @property
-    def unbeatable(self):
-        return self.lost_lines_x == 0 and self.lost_lines_o == 0
 
 
 @dataclass
