@@ -11,7 +11,12 @@ a run recorded in the database as it goes, and resuming a killed run from its la
 
 `model.fit` gets a callback that records each epoch (and pushes it to the live /runs/ page over the
 channel layer) and Keras' BackupAndRestore in a folder named after the command line, so running the
-same command again after a kill resumes where it stopped. Custom loops call `run.log_epoch`.
+same command again after a kill resumes where it stopped, in the same run record and the same
+output folder (`run.output_dir(default)`); `run.earlier_epochs(stage)` gives a resumed attempt the
+epochs of the ones before, so curves and reports tell the whole run. Each attempt is recorded
+(deepboot_site/attempts.py). Keras' TensorBoard callback writes under var/runs/run-<id>/.
+A SIGTERM or Ctrl-C prints "Run #N interrupted after epoch k of N; run the same command to
+resume." and exits with status 130. Custom loops call `run.log_epoch`.
 
 Multi-worker runs (`--distribute multiworker`, TF_CONFIG) start the same command on every worker;
 all of them train, but only the chief (worker 0) records the run in the database, writes artefacts
@@ -40,6 +45,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from . import attempts
+from .board import tensorboard_callback
 from .models import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -67,6 +74,16 @@ def add_training_arguments(parser):
         help="float16 compute with float32 variables and a loss-scaling optimizer (fast on GPUs).",
     )
     parser.add_argument("--jit", action="store_true", help="Compile the training step with XLA.")
+    parser.add_argument("--note", default="", help="Why this run: a line kept with the run (shown on /runs/).")
+
+
+def keras_verbose(verbosity, stdout):
+    """model.fit's `verbose`: Keras' progress bar on a terminal (or with -v 2), one line per epoch
+    in a log that is not a terminal (the bar's escape codes have no place there), none with -v 0."""
+    if verbosity == 0:
+        return 0
+    interactive = getattr(getattr(stdout, "_out", stdout), "isatty", lambda: False)()
+    return 1 if interactive or verbosity > 1 else 2
 
 
 def choose_strategy(name):
@@ -187,7 +204,7 @@ def run_arguments(options):
 
 def resume_key(command, arguments):
     """Same command and arguments, same key: that is how a rerun finds the run it resumes."""
-    relevant = {k: v for k, v in arguments.items() if k != "activate"}
+    relevant = {k: v for k, v in arguments.items() if k not in ("activate", "note")}
     text = json.dumps([command, relevant], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -249,6 +266,7 @@ def reap_dead_runs(queryset=None):
         )
         if updated:
             record.refresh_from_db()
+            attempts.end(record, record.status, record.error)
             publish(record, {"event": record.status})
             reaped.append(record)
     return reaped
@@ -257,8 +275,9 @@ def reap_dead_runs(queryset=None):
 class Run:
     """A training run in progress: its strategy, flags, database record and backup folder."""
 
-    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True):
+    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True, verbose=1):
         self.record = record
+        self.verbose = verbose
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
@@ -287,11 +306,35 @@ class Run:
         import keras
 
         backup = self.backup_dir / stage
+        board = [tensorboard_callback(self.tensorboard_dir / stage)] if self.is_chief else []
         return [
             *extra,
             keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True),
+            *board,
             _EpochRecorder(self, stage),
         ]
+
+    @property
+    def tensorboard_dir(self):
+        """var/runs/run-<id>/: TensorBoard's event files, one folder per stage (`tensorboard --logdir var/runs`)."""
+        return Path(settings.VAR_DIR) / "runs" / f"run-{self.record.pk}"
+
+    def output_dir(self, default):
+        """The run's one output folder: `default` for a new run, the first attempt's after a resume.
+        (A follower worker keeps its own `default`.)"""
+        if not self.is_chief:
+            return Path(default)
+        if self.record.output_dir:
+            return _absolute(self.record.output_dir)
+        self.record.output_dir = _relative(default)
+        self.record.save(update_fields=["output_dir", "updated"])
+        return Path(default)
+
+    def earlier_epochs(self, stage="fit"):
+        """The epochs of `stage` recorded so far (by earlier attempts, when called before this one's
+        first epoch ends), in order, as {"stage", "epoch", metrics…} rows."""
+        rows = [{**e, "stage": e.get("stage") or "fit"} for e in self.record.epochs if (e.get("stage") or "fit") == stage]
+        return sorted(rows, key=lambda e: e["epoch"])
 
     def log_epoch(self, epoch, metrics, stage=None):
         """Record one epoch's metrics (also what custom training loops call) and push them live.
@@ -303,12 +346,7 @@ class Run:
         """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
         if not self.is_chief:
             return
-        path = Path(path).resolve()
-        try:
-            stored = str(path.relative_to(Path(settings.VAR_DIR).resolve()))
-        except ValueError:
-            stored = str(path)
-        self.record.artifacts = {**self.record.artifacts, name: stored}
+        self.record.artifacts = {**self.record.artifacts, name: _relative(path)}
         self.record.save(update_fields=["artifacts", "updated"])
 
     def set_model(self, trained_model):
@@ -330,6 +368,19 @@ class Run:
             "jit": self.jit,
             "started": self.record.started.isoformat() if self.record.started else None,
         }
+
+
+def _relative(path):
+    """A path relative to var/ when it is inside, else absolute, as a string."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path(settings.VAR_DIR).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _absolute(stored):
+    return Path(settings.VAR_DIR) / stored if not Path(stored).is_absolute() else Path(stored)
 
 
 def record_epoch(record, epoch, metrics, stage=None):
@@ -392,7 +443,7 @@ def _command_line(command):
     return " ".join(["manage.py", *sys.argv[1:]]) if sys.argv and "manage.py" in sys.argv[0] else command
 
 
-def _find_or_create_record(command, arguments, task, architecture):
+def _find_or_create_record(command, arguments, task, architecture, started_by):
     key = resume_key(command, arguments)
     reap_dead_runs(TrainingRun.objects.filter(resume_key=key))
     resumable = (
@@ -421,7 +472,14 @@ def _find_or_create_record(command, arguments, task, architecture):
         resumable.host = socket.gethostname()
         resumable.pid = os.getpid()
         resumable.finished = None
-        resumable.save(update_fields=["status", "resumed", "error", "host", "pid", "finished", "updated"])
+        # The run shows its latest attempt's options (--activate, --note); each attempt keeps its own.
+        resumable.command_line = _command_line(command)
+        resumable.arguments = arguments
+        resumable.note = arguments.get("note") or resumable.note
+        resumable.save(update_fields=[
+            "status", "resumed", "error", "host", "pid", "finished", "command_line", "arguments", "note", "updated",
+        ])
+        attempts.begin(resumable, resumable.command_line, arguments, started_by)
         return resumable, True
     record = TrainingRun.objects.create(
         command=command,
@@ -432,7 +490,11 @@ def _find_or_create_record(command, arguments, task, architecture):
         pid=os.getpid(),
         task=task,
         architecture=architecture,
+        started_by=started_by,
+        git_commit=attempts.git_commit(),
+        note=arguments.get("note") or "",
     )
+    attempts.begin(record, record.command_line, arguments, started_by)
     return record, False
 
 
@@ -480,16 +542,22 @@ def _precision(mixed):
 
 
 @contextmanager
-def start_run(command, options, *, task="", architecture="", stdout=None):
-    """Record a training run for the duration of the block; see the module docstring."""
+def start_run(command, options, *, task="", architecture="", stdout=None, started_by=None, total=None, unit="epoch"):
+    """Record a training run for the duration of the block; see the module docstring.
+
+    started_by: the staff user when the site starts it (default: the OS user). total and unit say
+    how far a stopped run got ("interrupted after epoch 1 of 6"; default total: --epochs).
+    A SIGTERM or Ctrl-C ends the block with that one line and SystemExit(130), no traceback."""
     stdout = stdout or sys.stdout
+    total = total if total is not None else options.get("epochs")
     arguments = run_arguments(options)
     strategy, description = choose_strategy(options.get("distribute") or "auto")
     mixed = bool(options.get("mixed_precision"))
     jit = bool(options.get("jit"))
     chief = is_chief()
     if chief:
-        record, resumed = _find_or_create_record(command, arguments, task, architecture)
+        record, resumed = _find_or_create_record(command, arguments, task, architecture,
+                                                 started_by or attempts.os_user())
     else:
         record, resumed = _follower_record(command, arguments, task, architecture), False
     record.distribute = description
@@ -504,7 +572,8 @@ def start_run(command, options, *, task="", architecture="", stdout=None):
             f"Worker {worker_index()} of a multi-worker run: {description}; the chief records the run, "
             "saves and registers the model."
         )
-    run = Run(record, strategy, mixed, jit, stdout, chief=chief)
+    run = Run(record, strategy, mixed, jit, stdout, chief=chief,
+              verbose=keras_verbose(options.get("verbosity", 1), stdout))
     if resumed:
         stdout.write(f"Resuming run #{record.pk} from its last checkpoint (same command line).")
     elif not chief and any(run.backup_dir.iterdir()):
@@ -515,8 +584,10 @@ def start_run(command, options, *, task="", architecture="", stdout=None):
         with _sigterm_as_interrupt(), _precision(mixed):
             yield run
     except KeyboardInterrupt:
-        _finish(run, TrainingRun.Status.INTERRUPTED, "Interrupted; run the same command again to resume.")
-        raise
+        line = attempts.interrupted_line(record, total, unit)
+        _finish(run, TrainingRun.Status.INTERRUPTED, line)
+        stdout.write(("\n" if run.verbose == 1 else "") + line)
+        raise SystemExit(130) from None
     except BaseException as exc:
         _finish(run, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
         raise
@@ -546,4 +617,5 @@ def _finish(run, status, error):
     record.error = error
     record.finished = timezone.now()
     record.save(update_fields=["status", "error", "finished", "updated"])
+    attempts.end(record, status, error)
     publish(record, {"event": status})

@@ -67,9 +67,10 @@ def test_an_error_marks_the_run_failed_and_a_ctrl_c_interrupted():
     with pytest.raises(ValueError):
         with training.start_run("train_toy", OPTIONS, stdout=StringIO()):
             raise ValueError("bad data")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as stopped:
         with training.start_run("train_toy", {**OPTIONS, "epochs": 9}, stdout=StringIO()):
             raise KeyboardInterrupt
+    assert stopped.value.code == 130
     statuses = dict(TrainingRun.objects.values_list("arguments__epochs", "status"))
     assert statuses == {3: "failed", 9: "interrupted"}
     assert "ValueError: bad data" in TrainingRun.objects.get(status="failed").error
@@ -84,7 +85,7 @@ def test_the_same_command_line_resumes_from_the_last_epoch():
             if epoch == 2:
                 raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit):
         with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
             tiny_fit(run, extra=[StopAfterTwo()])
     out = StringIO()
