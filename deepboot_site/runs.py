@@ -12,6 +12,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 
+from . import attempts
 from .models import TrainingRun
 from .training import reap_dead_runs
 
@@ -31,6 +32,11 @@ def run_data(run):
         "error": run.error,
         "started": run.started.isoformat(),
         "finished": run.finished.isoformat() if run.finished else None,
+        "started_by": run.started_by,
+        "git_commit": run.git_commit,
+        "note": run.note,
+        "output_dir": run.output_dir,
+        "attempts": attempts.as_data(run),
     }
 
 

@@ -158,3 +158,21 @@ def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redi
 def test_the_run_page_names_its_host_and_process(staff_client):
     run = make_run(status="finished", host="gpu-a", pid=4242)
     assert "gpu-a (process 4242)" in staff_client.get(f"/runs/{run.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_run_page_shows_who_started_it_the_code_the_note_and_each_attempt(staff_client):
+    from deepboot_site import attempts
+
+    run = make_run(status="finished", started_by="ada", git_commit="0123abc", note="baseline cnn9")
+    attempts.begin(run, "manage.py train_toy", {"activate": False}, "ada")
+    attempts.end(run, "interrupted", "stopped")
+    attempts.begin(run, "manage.py train_toy --activate", {"activate": True}, "ada")
+    page = staff_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "ada" in page and "<code data-run-commit>0123abc</code>" in page
+    assert "<dd data-run-note>baseline cnn9</dd>" in page
+    assert 'data-attempt="1">interrupted: <code>manage.py train_toy</code>' in page
+    assert 'data-attempt="2">running: <code>manage.py train_toy --activate</code>' in page
+    data = staff_client.get(f"/runs/{run.pk}.json").json()
+    assert [(a["number"], a["outcome"]) for a in data["attempts"]] == [(1, "interrupted"), (2, "running")]
+    assert data["note"] == "baseline cnn9" and data["started_by"] == "ada" and data["git_commit"] == "0123abc"

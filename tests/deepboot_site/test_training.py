@@ -35,6 +35,47 @@ def test_resume_key_ignores_django_options_and_activate():
     assert training.resume_key("train_x", base) != training.resume_key("train_x", {**base, "epochs": 4})
 
 
+def test_the_note_is_not_part_of_the_resume_key():
+    base = training.run_arguments(OPTIONS)
+    noted = training.run_arguments({**OPTIONS, "note": "why"})
+    assert training.resume_key("train_x", base) == training.resume_key("train_x", noted)
+
+
+@pytest.mark.parametrize("verbosity, tty, expected", [(1, True, 1), (1, False, 2), (2, False, 1), (0, True, 0)])
+def test_keras_draws_its_progress_bar_only_on_a_terminal(verbosity, tty, expected):
+    class Stream(StringIO):
+        def isatty(self):
+            return tty
+
+    assert training.keras_verbose(verbosity, Stream()) == expected
+
+
+@pytest.mark.django_db
+def test_ctrl_c_prints_where_the_run_stopped_and_records_the_attempt():
+    from django.core.management.base import OutputWrapper
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", {**OPTIONS, "note": "first try"}, stdout=OutputWrapper(out)) as run:
+            training.record_epoch(run.record, 1, {"loss": 0.5})
+            raise KeyboardInterrupt
+    record = TrainingRun.objects.get()
+    line = f"Run #{record.pk} interrupted after epoch 1 of 3; run the same command to resume."
+    assert stopped.value.code == 130 and out.getvalue().splitlines()[-1] == line
+    assert record.error == line and record.note == "first try"
+    assert list(record.attempts.values_list("number", "outcome", "error")) == [(1, "interrupted", line)]
+
+
+@pytest.mark.django_db
+def test_a_run_writes_tensorboard_event_files_under_var_runs():
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        tiny_fit(run)
+    from tests.deepboot_site.test_attempts import tensorboard_steps
+
+    assert run.tensorboard_dir == training.backup_root("k").parent.parent / f"run-{run.record.pk}"
+    assert tensorboard_steps(run.tensorboard_dir / "fit" / "train", "epoch_loss") == [0, 1, 2]
+
+
 def test_unknown_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(CommandError, match="TF_CONFIG"):
