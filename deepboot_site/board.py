@@ -47,3 +47,27 @@ def tensorboard_callback(log_dir):
     callback = keras.callbacks.TensorBoard(str(log_dir))
     callback._summary_module = _Summary()  # the module the callback reads through its `summary` property
     return callback
+
+
+class ScalarWriter:
+    """Epoch metrics of a training loop that does not use `fit` (the tic-tac-toe learners), written
+    as Keras' callback writes them: `epoch_<name>` under `train/`, `val_<name>` under `validation/`."""
+
+    def __init__(self, log_dir):
+        self.log_dir = log_dir
+        self._writers = {}
+        self._summary = None
+
+    def write(self, step, metrics):
+        if self._summary is None:
+            self._summary = _Summary()
+        for name, value in metrics.items():
+            if not isinstance(value, (int, float)):
+                continue
+            folder, name = ("validation", name[4:]) if name.startswith("val_") else ("train", name)
+            if folder not in self._writers:
+                self._writers[folder] = self._summary.create_file_writer(str(self.log_dir / folder))
+            with self._writers[folder].as_default():
+                self._summary.scalar(f"epoch_{name}", float(value), step=int(step))
+        for writer in self._writers.values():
+            writer.flush()

@@ -14,7 +14,7 @@ channel layer) and Keras' BackupAndRestore in a folder named after the command l
 same command again after a kill resumes where it stopped, in the same run record and the same
 output folder (`run.output_dir(default)`); `run.earlier_epochs(stage)` gives a resumed attempt the
 epochs of the ones before, so curves and reports tell the whole run. Each attempt is recorded
-(deepboot_site/attempts.py). Keras' TensorBoard callback writes under var/runs/run-<id>/.
+(deepboot_site/attempts.py). Keras' TensorBoard callback writes under var/runs/run-<id>-<command>-<start>/.
 A SIGTERM or Ctrl-C prints "Run #N interrupted after epoch k of N; run the same command to
 resume." and exits with status 130. Custom loops call `run.log_epoch`.
 
@@ -46,7 +46,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from . import attempts
-from .board import tensorboard_callback
+from .board import ScalarWriter, tensorboard_callback
 from .models import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -278,6 +278,7 @@ class Run:
     def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True, verbose=1):
         self.record = record
         self.verbose = verbose
+        self._boards = {}
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
@@ -316,8 +317,10 @@ class Run:
 
     @property
     def tensorboard_dir(self):
-        """var/runs/run-<id>/: TensorBoard's event files, one folder per stage (`tensorboard --logdir var/runs`)."""
-        return Path(settings.VAR_DIR) / "runs" / f"run-{self.record.pk}"
+        """var/runs/run-<id>-<command>-<start>/: TensorBoard's event files, one folder per stage
+        (`tensorboard --logdir var/runs`). The start (to the microsecond) keeps a reused id (a
+        deleted run's) apart."""
+        return tensorboard_dir(self.record)
 
     def output_dir(self, default):
         """The run's one output folder: `default` for a new run, the first attempt's after a resume.
@@ -337,10 +340,15 @@ class Run:
         return sorted(rows, key=lambda e: e["epoch"])
 
     def log_epoch(self, epoch, metrics, stage=None):
-        """Record one epoch's metrics (also what custom training loops call) and push them live.
-        Only the chief records; the other workers of a multi-worker run train silently."""
+        """Record one epoch's metrics of a custom training loop, push them live and write them for
+        TensorBoard (model.fit's epochs go through its callbacks). Only the chief records; the
+        other workers of a multi-worker run train silently."""
         if self.is_chief:
             record_epoch(self.record, epoch, metrics, stage)
+            stage = stage or "fit"
+            if stage not in self._boards:
+                self._boards[stage] = ScalarWriter(self.tensorboard_dir / stage)
+            self._boards[stage].write(epoch, metrics)
 
     def add_artifact(self, name, path):
         """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
@@ -368,6 +376,12 @@ class Run:
             "jit": self.jit,
             "started": self.record.started.isoformat() if self.record.started else None,
         }
+
+
+def tensorboard_dir(record):
+    """Where a run's TensorBoard event files are (see Run.tensorboard_dir)."""
+    started = timezone.localtime(record.started).strftime("%Y%m%d-%H%M%S.%f")
+    return Path(settings.VAR_DIR) / "runs" / f"run-{record.pk}-{record.command}-{started}"
 
 
 def _relative(path):
@@ -409,7 +423,8 @@ class _EpochRecorder:
 
         class EpochRecorder(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                run.log_epoch(epoch + 1, logs or {}, stage=stage)
+                if run.is_chief:  # Keras' TensorBoard callback writes these
+                    record_epoch(run.record, epoch + 1, logs or {}, stage)
 
         return EpochRecorder()
 

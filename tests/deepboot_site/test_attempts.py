@@ -118,8 +118,9 @@ def test_a_run_stopped_with_sigterm_and_resumed_is_one_story(demo_images, tmp_pa
     assert not (folder / "checkpoints").exists(), "the interrupted attempt's checkpoint is removed"
     assert not training.backup_root(run.resume_key).exists()
 
-    # TensorBoard: both attempts' epochs under var/runs/run-<id>/, at their own steps.
-    board = Path(registry.absolute_path("classification")).parent.parent / "runs" / f"run-{run.pk}"
+    # TensorBoard: both attempts' epochs under var/runs/run-<id>-…/, at their own steps.
+    board = training.tensorboard_dir(run)
+    assert board.parent == Path(registry.absolute_path("classification")).parent.parent / "runs"
     assert tensorboard_steps(board / "fit" / "train", "epoch_loss") == [0, 1, 2]
     assert tensorboard_steps(board / "fit" / "validation", "epoch_accuracy") == [0, 1, 2]
 

@@ -72,7 +72,8 @@ def test_a_run_writes_tensorboard_event_files_under_var_runs():
         tiny_fit(run)
     from tests.deepboot_site.test_attempts import tensorboard_steps
 
-    assert run.tensorboard_dir == training.backup_root("k").parent.parent / f"run-{run.record.pk}"
+    assert run.tensorboard_dir.parent == training.backup_root("k").parent.parent
+    assert run.tensorboard_dir.name.startswith(f"run-{run.record.pk}-train_toy-")
     assert tensorboard_steps(run.tensorboard_dir / "fit" / "train", "epoch_loss") == [0, 1, 2]
 
 
