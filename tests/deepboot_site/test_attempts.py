@@ -110,7 +110,7 @@ def test_a_run_stopped_with_sigterm_and_resumed_is_one_story(demo_images, tmp_pa
     new_folders = set(Path(registry.absolute_path("classification")).glob("*")) - folders_before
     assert len(new_folders) == 1, sorted(new_folders)
     folder = new_folders.pop()
-    assert training._absolute(run.output_dir) == folder
+    assert training.var_path(run.output_dir) == folder
     report = json.loads((folder / "report.json").read_text())
     assert [row["epoch"] for row in report["epochs"]] == [1, 2, 3]
     assert report["report"]["epochs_run"] == 3

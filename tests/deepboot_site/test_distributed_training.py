@@ -89,7 +89,7 @@ def test_a_run_killed_mid_training_resumes_with_the_same_command_line(demo_image
     assert list(run.attempts.values_list("number", "outcome", "pid")) == [
         (1, "interrupted", first.pid), (2, "finished", run.pid)
     ], "the killed attempt is ended by the reaper, the resume by itself"
-    folder = training._absolute(run.output_dir)
+    folder = training.var_path(run.output_dir)
     assert folder == registry.absolute_path(run.model.path).parent, "one output folder for both attempts"
     assert not (folder / "checkpoints").exists()
     report = json.loads((folder / "report.json").read_text())
