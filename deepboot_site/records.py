@@ -210,4 +210,4 @@ def relative_to_var(path):
 
 def var_path(stored):
     """A path stored relative to var/ (or absolute) as a Path."""
-    return Path(settings.VAR_DIR) / stored if not Path(stored).isvar_path() else Path(stored)
+    return Path(settings.VAR_DIR) / stored if not Path(stored).is_absolute() else Path(stored)
