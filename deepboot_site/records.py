@@ -147,6 +147,9 @@ def find_or_create_record(command, arguments, task, architecture, started_by):
     # A "running" run of another host cannot be checked from here: the same command line takes it
     # over (its host is gone, or the run moved), resuming from the checkpoints when they are shared.
     if resumable is not None and backup_root(key).exists():
+        if resumable.status == TrainingRun.Status.RUNNING:  # another host's attempt, taken over
+            attempts.end(resumable, TrainingRun.Status.INTERRUPTED,
+                         f"Taken over by {socket.gethostname()} (pid {os.getpid()}) running the same command line.")
         resumable.status = TrainingRun.Status.RUNNING
         resumable.resumed += 1
         resumable.error = ""

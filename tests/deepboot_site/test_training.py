@@ -1,6 +1,7 @@
 """The shared training run: strategy choice, per-epoch records, statuses and resuming."""
 
 import json
+import os
 from io import StringIO
 
 import numpy as np
@@ -248,3 +249,20 @@ def test_a_run_left_running_by_another_host_is_taken_over_by_the_same_command_li
     with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
         assert run.record.pk != lost.pk, "no checkpoint of it here: a new run starts"
     assert TrainingRun.objects.get(pk=run.record.pk).status == "finished"
+
+
+@pytest.mark.django_db
+def test_taking_over_another_hosts_run_ends_its_attempt_and_starts_one():
+    from deepboot_site import attempts
+    from deepboot_site.models import RunAttempt
+
+    key = training.resume_key("train_toy", training.run_arguments(OPTIONS))
+    lost = TrainingRun.objects.create(command="train_toy", resume_key=key, host="lost-gpu-host", pid=1)
+    attempts.begin(lost, "manage.py train_toy", {}, "ada")
+    RunAttempt.objects.filter(run=lost).update(host="lost-gpu-host", pid=1)
+    training.backup_root(key).mkdir(parents=True)
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        assert run.record.pk == lost.pk, "its checkpoints are here: the same run resumes"
+    first, second = RunAttempt.objects.filter(run=lost)
+    assert (first.host, first.outcome) == ("lost-gpu-host", "interrupted") and "Taken over" in first.error
+    assert second.outcome == "finished" and second.pid == os.getpid()
