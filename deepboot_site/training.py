@@ -31,7 +31,6 @@ records.py, called by the /runs/ pages and the next run) marks it interrupted on
 
 import logging
 import shutil
-import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +40,7 @@ from django.utils import timezone
 from . import attempts
 from .board import ScalarWriter, tensorboard_callback
 from .models import TrainingRun
+from .stopping import Stopper
 from .records import (  # noqa: F401 (the API the commands, pages and tests use)
     backup_root, find_or_create_record, follower_record, pid_alive, publish, reap_dead_runs, record_epoch,
     relative_to_var, resume_key, run_arguments, tensorboard_dir, var_path,
@@ -78,6 +78,7 @@ class Run:
         self.record = record
         self.verbose = verbose
         self._boards = {}
+        self.stopper = Stopper()
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
@@ -107,11 +108,14 @@ class Run:
 
         backup = self.backup_dir / stage
         board = [tensorboard_callback(self.tensorboard_dir / stage)] if self.is_chief else []
+        hold, release = self.stopper.callbacks()  # a SIGTERM waits until the checkpoints are written
         return [
+            hold,
             *extra,
             keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True),
             *board,
             _EpochRecorder(self, stage),
+            release,
         ]
 
     @property
@@ -192,23 +196,6 @@ class _EpochRecorder:
 
 
 @contextmanager
-def _sigterm_as_interrupt():
-    """A SIGTERM (a scheduler stopping the job) ends the run as 'interrupted', like Ctrl-C."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
 def _precision(mixed):
     import keras
 
@@ -260,7 +247,7 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
     if chief:
         publish(record, {"event": "started"})
     try:
-        with _sigterm_as_interrupt(), _precision(mixed):
+        with run.stopper.installed(), _precision(mixed):
             yield run
     except KeyboardInterrupt:
         line = attempts.interrupted_line(record, total, unit)

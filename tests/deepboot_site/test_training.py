@@ -266,3 +266,27 @@ def test_taking_over_another_hosts_run_ends_its_attempt_and_starts_one():
     first, second = RunAttempt.objects.filter(run=lost)
     assert (first.host, first.outcome) == ("lost-gpu-host", "interrupted") and "Taken over" in first.error
     assert second.outcome == "finished" and second.pid == os.getpid()
+
+
+@pytest.mark.django_db
+def test_a_sigterm_while_an_epoch_ends_waits_until_its_checkpoint_is_written_and_recorded():
+    import signal
+
+    import keras
+
+    class TermAtTheEndOfEpochTwo(keras.callbacks.Callback):
+        """Sends the signal from inside the epoch's end, before the checkpoint is written."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+            tiny_fit(run, extra=[TermAtTheEndOfEpochTwo()])
+    assert stopped.value.code == 130
+    record = TrainingRun.objects.get()
+    assert [e["epoch"] for e in record.epochs] == [1, 2], "epoch 2 ended before the stop"
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        history = tiny_fit(run)
+    assert len(history.history["loss"]) == 1, "epoch 2's checkpoint was whole: only epoch 3 was left"
