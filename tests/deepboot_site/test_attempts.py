@@ -43,14 +43,14 @@ def environment():
     return server_env(DATABASE_URL=shared_database_url(), PYTHONUNBUFFERED="1")
 
 
-def stop_after_first_epoch(argv, log, sig):
+def stop_after_first_epoch(argv, log, sig, command="train_classifier"):
     """Start the command with its output in `log` (not a terminal), send `sig` once it has recorded
     an epoch; returns the finished process."""
     with open(log, "w") as output:
         process = subprocess.Popen(argv, cwd=ROOT, env=environment(), stdout=output, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and process.poll() is None:
-            run = TrainingRun.objects.filter(command="train_classifier").first()
+            run = TrainingRun.objects.filter(command=command).first()
             if run is not None and run.epochs:
                 break
             time.sleep(0.1)
