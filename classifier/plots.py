@@ -24,7 +24,7 @@ def plot_curves(epochs, path, title):
     offset = 0
     for stage in stages:
         rows = [e for e in epochs if e.get("stage") == stage]
-        xs = [offset + i + 1 for i in range(len(rows))]
+        xs = [offset + r.get("epoch", i + 1) for i, r in enumerate(rows)]  # the real epochs, after a resume too
         label = f" ({stage})" if len(stages) > 1 and stage else ""
         for axis, metric in zip(axes, ("loss", "accuracy")):
             if any(metric in r for r in rows):

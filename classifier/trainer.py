@@ -29,6 +29,7 @@ recording and backup/restore) and the distribution strategy; the defaults here t
 
 import json
 import random
+import shutil
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -181,8 +182,11 @@ def compile_network(model, config, lr, num_classes, jit=False):
 class _Hooks:
     """What the caller plugs in: callbacks per stage, the strategy, XLA and the replica count."""
 
-    def __init__(self, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None):
+    def __init__(self, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None, verbose=None,
+                 earlier=None):
         self.callbacks = callbacks or (lambda stage, extra: list(extra))
+        self.verbose = verbose if verbose is not None else (2 if stdout is None else 1)
+        self.earlier = earlier or (lambda stage: [])
         self.strategy = strategy
         self.jit = jit
         self.replicas = replicas
@@ -198,11 +202,18 @@ class _Hooks:
             self.stdout.write(text + "\n")
 
 
-def _epoch_timer(rows, stage):
+def _epoch_timer(rows, stage, earlier):
+    """Times each epoch into `rows`. A fit resumed at epoch k (BackupAndRestore) first takes the
+    rows of epochs 1..k from `earlier(stage)`, so the rows tell the whole stage."""
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
+        resumed_checked = False
+
         def on_epoch_begin(self, epoch, logs=None):
+            if not self.resumed_checked:
+                self.resumed_checked = True
+                rows.extend(row for row in earlier(stage) if row["epoch"] <= epoch)
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
@@ -218,7 +229,7 @@ def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, 
 
     monitor = "val_accuracy" if val_ds is not None else "accuracy"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    extra = [_epoch_timer(rows, stage)]
+    extra = [_epoch_timer(rows, stage, hooks.earlier)]
     if early_stopping:
         extra += [
             keras.callbacks.ModelCheckpoint(
@@ -234,7 +245,7 @@ def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, 
     else:
         hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=hooks.callbacks(stage, extra), shuffle=False,
-              verbose=2 if hooks.stdout is None else 1)
+              verbose=hooks.verbose)
 
 
 def best_epochs(rows, prefix=""):
@@ -383,9 +394,13 @@ def pseudo_label(model, root, items, image_size, confidence):
     return [items[i] for i in keep], [int(best[i]) for i in keep], report
 
 
-def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None):
-    """Run `config`, save everything under `out_dir`, return a TrainResult (see the module docstring)."""
-    hooks = _Hooks(callbacks, strategy, jit, replicas, stdout)
+def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas=1, stdout=None, verbose=None,
+          earlier=None):
+    """Run `config`, save everything under `out_dir`, return a TrainResult (see the module docstring).
+
+    verbose: model.fit's (default: the progress bar with a `stdout`, a line per epoch without);
+    earlier(stage): the epoch rows a resumed run's earlier attempts recorded."""
+    hooks = _Hooks(callbacks, strategy, jit, replicas, stdout, verbose, earlier)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoints = out_dir / "checkpoints"
@@ -445,6 +460,8 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
     (out_dir / "report.json").write_text(json.dumps(
         {"config": asdict(config), "metrics": metrics, "report": report, "epochs": rows}, indent=1, default=str
     ))
+    # The best epochs' weights are in the model now: the checkpoints (an interrupted attempt's too) go.
+    shutil.rmtree(checkpoints, ignore_errors=True)
     hooks.say(f"Saved {model_path} ({seconds:.0f}s in all)")
     return TrainResult(model, dataset.classes, metrics, rows, model_path, curves_path, split_path, report)
 

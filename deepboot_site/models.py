@@ -68,6 +68,12 @@ class TrainingRun(models.Model):
     error = models.TextField(blank=True)
     resumed = models.PositiveIntegerField(default=0, help_text="How many times it was resumed.")
     model = models.ForeignKey(TrainedModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    output_dir = models.CharField(
+        max_length=500, blank=True, help_text="The run's one output folder (all attempts), relative to var/ when inside."
+    )
+    started_by = models.CharField(max_length=150, blank=True, help_text="OS user, or the staff user of the site.")
+    git_commit = models.CharField(max_length=64, blank=True, help_text="Commit of the code that started the run.")
+    note = models.TextField(blank=True, help_text="--note: why the run was started.")
     started = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -104,3 +110,27 @@ class Activation(models.Model):
         now = f"#{self.model_id}" if self.model_id else "empty"
         before = f"#{self.replaced_id}" if self.replaced_id else "empty"
         return f"{self.task}/{self.architecture}: {before} -> {now} by {self.by or '?'}"
+
+
+class RunAttempt(models.Model):
+    """One process that worked on a training run: the first start, then each resume."""
+
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField(help_text="1 for the first start, 2 for the first resume, …")
+    command_line = models.TextField(blank=True)
+    arguments = models.JSONField(default=dict, blank=True, help_text="All options of this attempt (activate, note…).")
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    started_by = models.CharField(max_length=150, blank=True)
+    git_commit = models.CharField(max_length=64, blank=True)
+    started = models.DateTimeField()
+    finished = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=TrainingRun.Status.choices, default=TrainingRun.Status.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="one_attempt_number_per_run")]
+
+    def __str__(self):
+        return f"run #{self.run_id} attempt {self.number} ({self.outcome})"

@@ -35,14 +35,10 @@ def elapsed_seconds(run, now=None):
 
 
 def attempt_count(run):
-    """How many times the command ran for this record: per-attempt records where the model has
-    them, otherwise the first attempt plus each resume."""
-    attempts = getattr(run, "attempts", None)
-    if isinstance(attempts, list):
-        return len(attempts) or 1
-    if hasattr(attempts, "count"):
-        return attempts.count() or 1
-    return 1 + (run.resumed or 0)
+    """How many times the command ran for this record: its attempt records, or for a run recorded
+    before attempts were, the first start plus each resume."""
+    recorded = run.attempts.count() if run.pk else 0
+    return recorded or 1 + (run.resumed or 0)
 
 
 def progress(run, now=None):

@@ -12,7 +12,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from . import run_files, run_stats, run_table
+from . import attempts, run_files, run_stats, run_table
 from .models import TrainingRun
 from .training import reap_dead_runs
 
@@ -37,9 +37,14 @@ def run_data(run):
         "task": run.task,
         "architecture": run.architecture,
         "resumed": run.resumed,
-        "attempts": run_stats.attempt_count(run),
+        "attempt_count": run_stats.attempt_count(run),
         "progress": run_stats.progress(run),
         "best_validation": run_stats.best_validation(run),
+        "started_by": run.started_by,
+        "git_commit": run.git_commit,
+        "note": run.note,
+        "output_dir": run.output_dir,
+        "attempts": attempts.as_data(run),
     }
 
 

@@ -11,7 +11,12 @@ a run recorded in the database as it goes, and resuming a killed run from its la
 
 `model.fit` gets a callback that records each epoch (and pushes it to the live /runs/ page over the
 channel layer) and Keras' BackupAndRestore in a folder named after the command line, so running the
-same command again after a kill resumes where it stopped. Custom loops call `run.log_epoch`.
+same command again after a kill resumes where it stopped, in the same run record and the same
+output folder (`run.output_dir(default)`); `run.earlier_epochs(stage)` gives a resumed attempt the
+epochs of the ones before, so curves and reports tell the whole run. Each attempt is recorded
+(deepboot_site/attempts.py). Keras' TensorBoard callback writes under var/runs/run-<id>-<command>-<start>/.
+A SIGTERM or Ctrl-C prints "Run #N interrupted after epoch k of N; run the same command to
+resume." and exits with status 130. Custom loops call `run.log_epoch`.
 
 Multi-worker runs (`--distribute multiworker`, TF_CONFIG) start the same command on every worker;
 all of them train, but only the chief (worker 0) records the run in the database, writes artefacts
@@ -20,245 +25,60 @@ and registers the model:
         if run.is_chief:
             model.save(path); registry.register(...)
 
-A run killed outright (SIGKILL, a lost machine) cannot say so: the record keeps its host and pid,
-and `reap_dead_runs()` (called by the /runs/ pages and by the next run) marks a "running" run of
-this host whose process is gone as interrupted.
+A run killed outright (SIGKILL, a lost machine) cannot say so: `reap_dead_runs()` (deepboot_site/
+records.py, called by the /runs/ pages and the next run) marks it interrupted once its process is gone.
 """
 
-import hashlib
-import json
 import logging
-import os
 import shutil
-import signal
-import socket
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.conf import settings
-from django.core.management.base import CommandError
 from django.utils import timezone
 
+from . import attempts
+from .board import ScalarWriter, tensorboard_callback
 from .models import TrainingRun
+from .stopping import Stopper
+from .records import (  # noqa: F401 (the API the commands, pages and tests use)
+    backup_root, find_or_create_record, follower_record, pid_alive, publish, reap_dead_runs, record_epoch,
+    relative_to_var, resume_key, run_arguments, tensorboard_dir, var_path,
+)
+from .strategy import DISTRIBUTE_CHOICES, choose_strategy, is_chief, worker_index  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-DISTRIBUTE_CHOICES = ("auto", "none", "mirrored", "multiworker")
-# Options Django adds to every command; they do not change what is trained.
-_NOT_PART_OF_THE_RUN = {
-    "verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks",
-    "stdout", "stderr",
-}
-
 
 def add_training_arguments(parser):
     """The flags every train_* command takes."""
     parser.add_argument(
-        "--distribute",
-        choices=DISTRIBUTE_CHOICES,
-        default="auto",
+        "--distribute", choices=DISTRIBUTE_CHOICES, default="auto",
         help="tf.distribute strategy: none, mirrored (all GPUs of this host), multiworker (hosts in "
         "TF_CONFIG). Default auto: multiworker if TF_CONFIG is set, mirrored with several GPUs, else none.",
     )
-    parser.add_argument(
-        "--mixed-precision",
-        action="store_true",
-        help="float16 compute with float32 variables and a loss-scaling optimizer (fast on GPUs).",
-    )
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="float16 compute with float32 variables and a loss-scaling optimizer (fast on GPUs).")
     parser.add_argument("--jit", action="store_true", help="Compile the training step with XLA.")
+    parser.add_argument("--note", default="", help="Why this run: a line kept with the run (shown on /runs/).")
 
 
-def choose_strategy(name):
-    """(strategy, description) for a --distribute value; `auto` looks at the host."""
-    import tensorflow as tf
-
-    _split_cpu_for_trying_distribution(tf)
-    gpus = tf.config.list_physical_devices("GPU")
-    if name == "auto":
-        if os.environ.get("TF_CONFIG"):
-            name, why = "multiworker", "TF_CONFIG is set"
-        elif len(gpus) > 1:
-            name, why = "mirrored", f"{len(gpus)} GPUs found"
-        else:
-            name, why = "none", f"{len(gpus) or 'no'} GPU{'s' if len(gpus) != 1 else ''} found"
-    else:
-        why = "--distribute " + name
-    if name == "none":
-        device = "GPU" if gpus else "CPU"
-        return tf.distribute.get_strategy(), f"no distribution, one {device} ({why})"
-    if name == "mirrored":
-        cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-        strategy = tf.distribute.MirroredStrategy(None if gpus or len(cpus) < 2 else cpus)
-        return strategy, f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas ({why})"
-    if name == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise CommandError("--distribute multiworker needs TF_CONFIG listing the workers (see the README).")
-        try:
-            cluster = json.loads(os.environ["TF_CONFIG"])
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"TF_CONFIG is not valid JSON: {exc}") from None
-        _fix_keras_for_multiworker()
-        try:
-            strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        except RuntimeError as exc:
-            if "configured at program startup" not in str(exc):
-                raise
-            raise CommandError(
-                "--distribute multiworker must set TensorFlow up before anything else uses it: build no "
-                "model and run no TensorFlow op before training.start_run."
-            ) from exc
-        workers = len(cluster.get("cluster", {}).get("worker", []))
-        return strategy, (
-            f"MultiWorkerMirroredStrategy, {workers} workers, {strategy.num_replicas_in_sync} replicas in all ({why})"
-        )
-    raise CommandError(f"Unknown --distribute {name!r}; choose from {', '.join(DISTRIBUTE_CHOICES)}.")
-
-
-def _fix_keras_for_multiworker():
-    """Two fixes to Keras 3's fit() under MultiWorkerMirroredStrategy (Keras 3.15, TF 2.21).
-
-    1. Before training, Keras builds the model from one batch it gets with
-       `strategy.reduce("MEAN", batch)` over the whole (x, y) structure, which the collective
-       reduce cannot take ("ValueError: Attempt to convert a value (PerReplica…) … to a Tensor").
-       The batch only gives the model its shapes, so this replica's own values do the same job.
-    2. Each step's metrics are averaged over the workers with `strategy.reduce("MEAN", v, axis=0)`,
-       which fails on the scalar per-replica metrics ("Invalid reduction dimension 0 for input with
-       0 dimensions"). The single-host path averages them element-wise over the replicas; across
-       workers that is `axis=None`.
-
-    Both are process-wide and idempotent; they change nothing for the other strategies.
-    """
-    import tensorflow as tf
-    from keras.src import tree
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    Trainer = tf_trainer.TensorFlowTrainer
-    if getattr(Trainer._maybe_symbolic_build, "deepboot_fixed", False):
-        return
-    original_build = Trainer._maybe_symbolic_build
-    original_reduce = tf_trainer.reduce_per_replica
-
-    def _local(strategy, value):
-        if isinstance(value, tf.distribute.DistributedValues):
-            return strategy.experimental_local_results(value)[0]
-        return value
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        strategy = self._distribute_strategy
-        if iterator is None or not tf_trainer._collective_all_reduce_multi_worker(strategy):
-            return original_build(self, iterator=iterator, data_batch=data_batch)
-        for _, _, it in iterator:
-            data_batch = tree.map_structure(lambda value: _local(strategy, value), next(it))
-            break
-        with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(strategy):
-            return tree.map_structure(lambda value: strategy.reduce("MEAN", value, axis=None), values)
-        return original_reduce(values, strategy, reduction)
-
-    _maybe_symbolic_build.deepboot_fixed = True
-    Trainer._maybe_symbolic_build = _maybe_symbolic_build
-    tf_trainer.reduce_per_replica = reduce_per_replica
-
-
-def _split_cpu_for_trying_distribution(tf):
-    """DEEPBOOT_LOGICAL_CPUS=N splits the CPU into N logical devices, so the mirrored path can be
-    tried (and tested) on a host without GPUs. It must happen before TensorFlow starts its runtime."""
-    count = int(os.environ.get("DEEPBOOT_LOGICAL_CPUS", "0") or 0)
-    if count < 2:
-        return
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    if len(tf.config.get_logical_device_configuration(cpu) or []) == count:
-        return
-    try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
-    except RuntimeError:
-        log.warning("DEEPBOOT_LOGICAL_CPUS=%s ignored: TensorFlow had already started.", count)
-
-
-def run_arguments(options):
-    """The options that define a run, JSON-safe (paths as strings)."""
-    clean = {k: v for k, v in options.items() if k not in _NOT_PART_OF_THE_RUN}
-    return json.loads(json.dumps(clean, default=str, sort_keys=True))
-
-
-def resume_key(command, arguments):
-    """Same command and arguments, same key: that is how a rerun finds the run it resumes."""
-    relevant = {k: v for k, v in arguments.items() if k != "activate"}
-    text = json.dumps([command, relevant], sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def worker_index():
-    """This process's index among the TF_CONFIG workers (0 without TF_CONFIG)."""
-    try:
-        return int(json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0))
-    except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+def keras_verbose(verbosity, stdout):
+    """model.fit's `verbose`: Keras' progress bar on a terminal (or with -v 2), one line per epoch
+    in a log that is not a terminal (the bar's escape codes have no place there), none with -v 0."""
+    if verbosity == 0:
         return 0
-
-
-def is_chief():
-    """Whether this process is the one that records, saves and registers: worker 0 of TF_CONFIG
-    ("chief" or "worker" type), or the only process when there is no TF_CONFIG."""
-    try:
-        task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}) or {}
-    except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
-        return True
-    if task.get("type") == "chief":
-        return True
-    if task.get("type") not in (None, "worker"):
-        return False  # evaluator, ps
-    cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {}) or {}
-    if cluster.get("chief"):
-        return False  # an explicit chief exists, so every "worker" is a follower
-    return worker_index() == 0
-
-
-def pid_alive(pid):
-    """Whether a process with this id exists on this host."""
-    if not pid or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
-
-
-def reap_dead_runs(queryset=None):
-    """Mark as interrupted the "running" runs of this host whose process is gone (killed with
-    SIGKILL, out of memory, the machine rebooted). Runs of other hosts are left alone: this host
-    cannot see their processes. Returns the runs it marked."""
-    host = socket.gethostname()
-    queryset = TrainingRun.objects.all() if queryset is None else queryset
-    candidates = queryset.filter(status=TrainingRun.Status.RUNNING, host=host, pid__isnull=False)
-    reaped = []
-    for record in candidates:
-        if record.pid == os.getpid() or pid_alive(record.pid):
-            continue
-        updated = TrainingRun.objects.filter(pk=record.pk, status=TrainingRun.Status.RUNNING, pid=record.pid).update(
-            status=TrainingRun.Status.INTERRUPTED,
-            error=f"The process (pid {record.pid} on {host}) is gone; run the same command again to resume.",
-            finished=timezone.now(),
-            updated=timezone.now(),
-        )
-        if updated:
-            record.refresh_from_db()
-            publish(record, {"event": record.status})
-            reaped.append(record)
-    return reaped
+    interactive = getattr(getattr(stdout, "_out", stdout), "isatty", lambda: False)()
+    return 1 if interactive or verbosity > 1 else 2
 
 
 class Run:
     """A training run in progress: its strategy, flags, database record and backup folder."""
 
-    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True):
+    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True, verbose=1):
         self.record = record
+        self.verbose = verbose
+        self._boards = {}
+        self.stopper = Stopper()
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
@@ -287,28 +107,57 @@ class Run:
         import keras
 
         backup = self.backup_dir / stage
+        board = [tensorboard_callback(self.tensorboard_dir / stage)] if self.is_chief else []
+        hold, release = self.stopper.callbacks()  # a SIGTERM waits until the checkpoints are written
         return [
+            hold,
             *extra,
             keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True),
+            *board,
             _EpochRecorder(self, stage),
+            release,
         ]
 
+    @property
+    def tensorboard_dir(self):
+        """var/runs/run-<id>-<command>-<start>/: TensorBoard's event files, one folder per stage
+        (`tensorboard --logdir var/runs`). The start (to the microsecond) keeps a reused id (a
+        deleted run's) apart."""
+        return tensorboard_dir(self.record)
+
+    def output_dir(self, default):
+        """The run's one output folder: `default` for a new run, the first attempt's after a resume.
+        (A follower worker keeps its own `default`.)"""
+        if not self.is_chief:
+            return Path(default)
+        if self.record.output_dir:
+            return var_path(self.record.output_dir)
+        self.record.output_dir = relative_to_var(default)
+        self.record.save(update_fields=["output_dir", "updated"])
+        return Path(default)
+
+    def earlier_epochs(self, stage="fit"):
+        """The epochs of `stage` recorded so far (by earlier attempts, when called before this one's
+        first epoch ends), in order, as {"stage", "epoch", metrics…} rows."""
+        rows = [{**e, "stage": e.get("stage") or "fit"} for e in self.record.epochs if (e.get("stage") or "fit") == stage]
+        return sorted(rows, key=lambda e: e["epoch"])
+
     def log_epoch(self, epoch, metrics, stage=None):
-        """Record one epoch's metrics (also what custom training loops call) and push them live.
-        Only the chief records; the other workers of a multi-worker run train silently."""
+        """Record one epoch's metrics of a custom training loop, push them live and write them for
+        TensorBoard (model.fit's epochs go through its callbacks). Only the chief records; the
+        other workers of a multi-worker run train silently."""
         if self.is_chief:
             record_epoch(self.record, epoch, metrics, stage)
+            stage = stage or "fit"
+            if stage not in self._boards:
+                self._boards[stage] = ScalarWriter(self.tensorboard_dir / stage)
+            self._boards[stage].write(epoch, metrics)
 
     def add_artifact(self, name, path):
         """Remember a file the run made (model, curves, report), relative to var/ when it is inside."""
         if not self.is_chief:
             return
-        path = Path(path).resolve()
-        try:
-            stored = str(path.relative_to(Path(settings.VAR_DIR).resolve()))
-        except ValueError:
-            stored = str(path)
-        self.record.artifacts = {**self.record.artifacts, name: stored}
+        self.record.artifacts = {**self.record.artifacts, name: relative_to_var(path)}
         self.record.save(update_fields=["artifacts", "updated"])
 
     def set_model(self, trained_model):
@@ -332,24 +181,6 @@ class Run:
         }
 
 
-def record_epoch(record, epoch, metrics, stage=None):
-    """Store one epoch's metrics on a run (replacing a repeat of the same epoch) and publish them."""
-    entry = {"epoch": int(epoch), **{k: _json_number(v) for k, v in metrics.items()}}
-    if stage and stage != "fit":
-        entry["stage"] = stage
-    kept = [e for e in record.epochs if (e["epoch"], e.get("stage")) != (entry["epoch"], entry.get("stage"))]
-    record.epochs = [*kept, entry]
-    record.save(update_fields=["epochs", "updated"])
-    publish(record, {"event": "epoch", **entry})
-
-
-def _json_number(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
-
-
 class _EpochRecorder:
     """A Keras callback (built lazily so this module imports without Keras) recording each epoch."""
 
@@ -358,113 +189,10 @@ class _EpochRecorder:
 
         class EpochRecorder(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
-                run.log_epoch(epoch + 1, logs or {}, stage=stage)
+                if run.is_chief:  # Keras' TensorBoard callback writes these
+                    record_epoch(run.record, epoch + 1, logs or {}, stage)
 
         return EpochRecorder()
-
-
-def publish(record, message):
-    """Push a run event to the `runs` group of the channel layer (live /runs/ pages).
-
-    With the in-memory layer (no REDIS_URL) the web process cannot hear it and the page polls the
-    database instead; a Redis that is down must not stop training, so that is logged and skipped.
-    """
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    payload = {"type": "run.event", "run": record.pk, "status": record.status, **message}
-    try:
-        async_to_sync(layer.group_send)("runs", payload)
-        async_to_sync(layer.group_send)(f"run-{record.pk}", payload)
-    except (OSError, ConnectionError, TimeoutError) as exc:
-        log.warning("Could not publish run %s event: %s", record.pk, exc)
-
-
-def backup_root(key):
-    """Where the checkpoints of the runs with this resume key live (var/runs/backup/<key>/)."""
-    return Path(settings.VAR_DIR) / "runs" / "backup" / key
-
-
-def _command_line(command):
-    return " ".join(["manage.py", *sys.argv[1:]]) if sys.argv and "manage.py" in sys.argv[0] else command
-
-
-def _find_or_create_record(command, arguments, task, architecture):
-    key = resume_key(command, arguments)
-    reap_dead_runs(TrainingRun.objects.filter(resume_key=key))
-    resumable = (
-        TrainingRun.objects.filter(resume_key=key)
-        .exclude(status=TrainingRun.Status.FINISHED)
-        .order_by("-started")
-        .first()
-    )
-    if (
-        resumable is not None
-        and resumable.status == TrainingRun.Status.RUNNING
-        and resumable.host == socket.gethostname()
-        and resumable.pid not in (None, os.getpid())
-    ):
-        # reap_dead_runs left it running: its process is alive on this host.
-        raise CommandError(
-            f"Run #{resumable.pk} with the same command line is still running "
-            f"(pid {resumable.pid} on {resumable.host}); wait for it, or stop it first."
-        )
-    # A "running" run of another host cannot be checked from here: the same command line takes it
-    # over (its host is gone, or the run moved), resuming from the checkpoints when they are shared.
-    if resumable is not None and backup_root(key).exists():
-        resumable.status = TrainingRun.Status.RUNNING
-        resumable.resumed += 1
-        resumable.error = ""
-        resumable.host = socket.gethostname()
-        resumable.pid = os.getpid()
-        resumable.finished = None
-        resumable.save(update_fields=["status", "resumed", "error", "host", "pid", "finished", "updated"])
-        return resumable, True
-    record = TrainingRun.objects.create(
-        command=command,
-        arguments=arguments,
-        command_line=_command_line(command),
-        resume_key=key,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        task=task,
-        architecture=architecture,
-    )
-    return record, False
-
-
-def _follower_record(command, arguments, task, architecture):
-    """A multi-worker run's non-chief worker: the same run, kept in memory only (never saved)."""
-    return TrainingRun(
-        command=command,
-        arguments=arguments,
-        command_line=_command_line(command),
-        resume_key=resume_key(command, arguments),
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        task=task,
-        architecture=architecture,
-    )
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """A SIGTERM (a scheduler stopping the job) ends the run as 'interrupted', like Ctrl-C."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -480,18 +208,24 @@ def _precision(mixed):
 
 
 @contextmanager
-def start_run(command, options, *, task="", architecture="", stdout=None):
-    """Record a training run for the duration of the block; see the module docstring."""
+def start_run(command, options, *, task="", architecture="", stdout=None, started_by=None, total=None, unit="epoch"):
+    """Record a training run for the duration of the block; see the module docstring.
+
+    started_by: the staff user when the site starts it (default: the OS user). total and unit say
+    how far a stopped run got ("interrupted after epoch 1 of 6"; default total: --epochs).
+    A SIGTERM or Ctrl-C ends the block with that one line and SystemExit(130), no traceback."""
     stdout = stdout or sys.stdout
+    total = total if total is not None else options.get("epochs")
     arguments = run_arguments(options)
     strategy, description = choose_strategy(options.get("distribute") or "auto")
     mixed = bool(options.get("mixed_precision"))
     jit = bool(options.get("jit"))
     chief = is_chief()
     if chief:
-        record, resumed = _find_or_create_record(command, arguments, task, architecture)
+        record, resumed = find_or_create_record(command, arguments, task, architecture,
+                                                 started_by or attempts.os_user())
     else:
-        record, resumed = _follower_record(command, arguments, task, architecture), False
+        record, resumed = follower_record(command, arguments, task, architecture), False
     record.distribute = description
     record.replicas = strategy.num_replicas_in_sync
     if chief:
@@ -504,7 +238,8 @@ def start_run(command, options, *, task="", architecture="", stdout=None):
             f"Worker {worker_index()} of a multi-worker run: {description}; the chief records the run, "
             "saves and registers the model."
         )
-    run = Run(record, strategy, mixed, jit, stdout, chief=chief)
+    run = Run(record, strategy, mixed, jit, stdout, chief=chief,
+              verbose=keras_verbose(options.get("verbosity", 1), stdout))
     if resumed:
         stdout.write(f"Resuming run #{record.pk} from its last checkpoint (same command line).")
     elif not chief and any(run.backup_dir.iterdir()):
@@ -512,11 +247,13 @@ def start_run(command, options, *, task="", architecture="", stdout=None):
     if chief:
         publish(record, {"event": "started"})
     try:
-        with _sigterm_as_interrupt(), _precision(mixed):
+        with run.stopper.installed(), _precision(mixed):
             yield run
     except KeyboardInterrupt:
-        _finish(run, TrainingRun.Status.INTERRUPTED, "Interrupted; run the same command again to resume.")
-        raise
+        line = attempts.interrupted_line(record, total, unit)
+        _finish(run, TrainingRun.Status.INTERRUPTED, line)
+        stdout.write(("\n" if run.verbose == 1 else "") + line)
+        raise SystemExit(130) from None
     except BaseException as exc:
         _finish(run, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
         raise
@@ -546,4 +283,5 @@ def _finish(run, status, error):
     record.error = error
     record.finished = timezone.now()
     record.save(update_fields=["status", "error", "finished", "updated"])
+    attempts.end(record, status, error)
     publish(record, {"event": status})

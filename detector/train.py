@@ -285,12 +285,30 @@ def plot_curves(history, path, title):
     return path
 
 
-def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=None, verbose="auto"):
+def _earlier_history(earlier, found):
+    """A callback that, at the first epoch of a fit resumed at epoch k, puts the `earlier("fit")`
+    rows of epochs 1..k into `found` (so the history tells the whole run)."""
+    import keras
+
+    class EarlierEpochs(keras.callbacks.Callback):
+        checked = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if not self.checked:
+                self.checked = True
+                found.extend(row for row in earlier("fit") if row["epoch"] <= epoch)
+
+    return EarlierEpochs()
+
+
+def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=None, verbose="auto", earlier=None):
     """Train a detector on a VOC folder and save it under out_dir.
 
     strategy: a tf.distribute strategy (None: the default); callbacks(extra) -> the list to pass
     to fit (the run's recorder and backup wrap ours); writes out_dir/model.keras (the best epoch
     by validation mAP), out_dir/curves.png and out_dir/history.json. Returns TrainResult.
+    earlier(stage): the epoch rows a resumed run's earlier attempts recorded; history, curves and
+    best epoch then cover the whole run.
     """
     import keras
     import tensorflow as tf
@@ -355,8 +373,11 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     ours = [
         map_callback((val_data, val_indices), class_names, config, stdout=stdout),
         keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_map50", mode="max", save_best_only=True),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv")),
+        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),  # a resume adds to it
     ]
+    before = []
+    if earlier is not None:
+        ours.insert(0, _earlier_history(earlier, before))
     if config.patience:
         ours.append(keras.callbacks.EarlyStopping(monitor="val_map50", mode="max", patience=config.patience,
                                                   restore_best_weights=True))
@@ -367,7 +388,8 @@ def train(config, out_dir, *, strategy=None, jit=False, callbacks=None, stdout=N
     ).history
     seconds = time.monotonic() - started
     cpu_seconds = time.process_time() - cpu_started
-    history = {k: [float(v) for v in values] for k, values in history.items()}
+    history = {k: [float(row[k]) for row in before if k in row] + [float(v) for v in values]
+               for k, values in history.items()}
     maps = history.get("val_map50") or [0.0]
     best_epoch = int(np.argmax(maps)) + 1
     if not best_path.exists():  # a resumed run whose best epoch came before the kill

@@ -37,8 +37,8 @@
     document.querySelector("[data-run-epochs]").textContent = run.epochs.length;
     const progress = document.querySelector("[data-run-progress]");
     if (progress) progress.textContent = progressText();
-    const attempts = document.querySelector("[data-run-attempts]");
-    if (attempts && run.attempts) attempts.textContent = run.attempts;
+    const attempts = document.querySelector("[data-run-attempt-count]");
+    if (attempts && run.attempt_count) attempts.textContent = run.attempt_count;
     const epochs = JSON.stringify(run.epochs);
     if (!run.epochs.length || epochs === drawn) return;
     drawn = epochs;

@@ -335,3 +335,21 @@ def test_train_classifier_refuses_bad_arguments_with_a_clear_message(demo_data, 
         args = [*args, "--data", str(demo_data)]
     with pytest.raises(CommandError, match=message):
         run("train_classifier", *args)
+
+
+def test_learning_curves_are_drawn_at_the_real_epoch_numbers(tmp_path, monkeypatch):
+    """Rows are drawn at their own epoch numbers (epochs 3..5 at 3..5, not renumbered 1..3)."""
+    from classifier import plots
+
+    drawn = []
+    real_plot = plots._pyplot().Axes.plot
+
+    def plot(axis, xs, *args, **kwargs):
+        drawn.append(list(xs))
+        return real_plot(axis, xs, *args, **kwargs)
+
+    monkeypatch.setattr(plots._pyplot().Axes, "plot", plot)
+    rows = [{"stage": "fit", "epoch": e, "loss": 1.0 / e, "accuracy": 0.5} for e in (3, 4, 5)]
+    plots.plot_curves(rows, tmp_path / "curves.png", "resumed")
+    assert drawn and all(xs == [3, 4, 5] for xs in drawn)
+    assert (tmp_path / "curves.png").stat().st_size > 0

@@ -86,6 +86,14 @@ def test_a_run_killed_mid_training_resumes_with_the_same_command_line(demo_image
     assert TrainedModel.objects.count() == 1 and run.model is not None
     assert_serves(run.model)
     assert not training.backup_root(run.resume_key).exists(), "a finished run leaves no checkpoint behind"
+    assert list(run.attempts.values_list("number", "outcome", "pid")) == [
+        (1, "interrupted", first.pid), (2, "finished", run.pid)
+    ], "the killed attempt is ended by the reaper, the resume by itself"
+    folder = training.var_path(run.output_dir)
+    assert folder == registry.absolute_path(run.model.path).parent, "one output folder for both attempts"
+    assert not (folder / "checkpoints").exists()
+    report = json.loads((folder / "report.json").read_text())
+    assert [row["epoch"] for row in report["epochs"]] == [1, 2, 3] and report["report"]["epochs_run"] == 3
 
 
 def test_the_mirrored_strategy_trains_a_real_model_on_two_logical_cpus(demo_images):

@@ -176,7 +176,7 @@ def test_the_run_page_says_epoch_k_of_n_pace_and_attempts(staff_client):
     page = staff_client.get(f"/runs/{run.pk}/").content.decode()
     assert "epoch 2 of 6" in page and "s per epoch" in page
     data = staff_client.get(f"/runs/{run.pk}.json").json()
-    assert data["progress"]["epoch"] == 2 and data["progress"]["of"] == 6 and data["attempts"] == 2
+    assert data["progress"]["epoch"] == 2 and data["progress"]["of"] == 6 and data["attempt_count"] == 2
     assert data["best_validation"] == {"metric": "val_accuracy", "value": 0.6, "epoch": 2}
 
 
@@ -265,3 +265,21 @@ def test_the_header_links_to_runs_for_staff_only(staff_client):
 
     assert 'data-staff-link="runs"' in staff_client.get("/").content.decode()
     assert 'data-staff-link="runs"' not in Client().get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_run_page_shows_who_started_it_the_code_the_note_and_each_attempt(staff_client):
+    from deepboot_site import attempts
+
+    run = make_run(status="finished", started_by="ada", git_commit="0123abc", note="baseline cnn9")
+    attempts.begin(run, "manage.py train_toy", {"activate": False}, "ada")
+    attempts.end(run, "interrupted", "stopped")
+    attempts.begin(run, "manage.py train_toy --activate", {"activate": True}, "ada")
+    page = staff_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "ada" in page and "<code data-run-commit>0123abc</code>" in page
+    assert "<dd data-run-note>baseline cnn9</dd>" in page
+    assert 'data-attempt="1">interrupted: <code>manage.py train_toy</code>' in page
+    assert 'data-attempt="2">running: <code>manage.py train_toy --activate</code>' in page
+    data = staff_client.get(f"/runs/{run.pk}.json").json()
+    assert [(a["number"], a["outcome"]) for a in data["attempts"]] == [(1, "interrupted"), (2, "running")]
+    assert data["note"] == "baseline cnn9" and data["started_by"] == "ada" and data["git_commit"] == "0123abc"

@@ -1,6 +1,7 @@
 """The shared training run: strategy choice, per-epoch records, statuses and resuming."""
 
 import json
+import os
 from io import StringIO
 
 import numpy as np
@@ -35,6 +36,48 @@ def test_resume_key_ignores_django_options_and_activate():
     assert training.resume_key("train_x", base) != training.resume_key("train_x", {**base, "epochs": 4})
 
 
+def test_the_note_is_not_part_of_the_resume_key():
+    base = training.run_arguments(OPTIONS)
+    noted = training.run_arguments({**OPTIONS, "note": "why"})
+    assert training.resume_key("train_x", base) == training.resume_key("train_x", noted)
+
+
+@pytest.mark.parametrize("verbosity, tty, expected", [(1, True, 1), (1, False, 2), (2, False, 1), (0, True, 0)])
+def test_keras_draws_its_progress_bar_only_on_a_terminal(verbosity, tty, expected):
+    class Stream(StringIO):
+        def isatty(self):
+            return tty
+
+    assert training.keras_verbose(verbosity, Stream()) == expected
+
+
+@pytest.mark.django_db
+def test_ctrl_c_prints_where_the_run_stopped_and_records_the_attempt():
+    from django.core.management.base import OutputWrapper
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", {**OPTIONS, "note": "first try"}, stdout=OutputWrapper(out)) as run:
+            training.record_epoch(run.record, 1, {"loss": 0.5})
+            raise KeyboardInterrupt
+    record = TrainingRun.objects.get()
+    line = f"Run #{record.pk} interrupted after epoch 1 of 3; run the same command to resume."
+    assert stopped.value.code == 130 and out.getvalue().splitlines()[-1] == line
+    assert record.error == line and record.note == "first try"
+    assert list(record.attempts.values_list("number", "outcome", "error")) == [(1, "interrupted", line)]
+
+
+@pytest.mark.django_db
+def test_a_run_writes_tensorboard_event_files_under_var_runs():
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        tiny_fit(run)
+    from tests.deepboot_site.test_attempts import tensorboard_steps
+
+    assert run.tensorboard_dir.parent == training.backup_root("k").parent.parent
+    assert run.tensorboard_dir.name.startswith(f"run-{run.record.pk}-train_toy-")
+    assert tensorboard_steps(run.tensorboard_dir / "fit" / "train", "epoch_loss") == [0, 1, 2]
+
+
 def test_unknown_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(CommandError, match="TF_CONFIG"):
@@ -67,9 +110,10 @@ def test_an_error_marks_the_run_failed_and_a_ctrl_c_interrupted():
     with pytest.raises(ValueError):
         with training.start_run("train_toy", OPTIONS, stdout=StringIO()):
             raise ValueError("bad data")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as stopped:
         with training.start_run("train_toy", {**OPTIONS, "epochs": 9}, stdout=StringIO()):
             raise KeyboardInterrupt
+    assert stopped.value.code == 130
     statuses = dict(TrainingRun.objects.values_list("arguments__epochs", "status"))
     assert statuses == {3: "failed", 9: "interrupted"}
     assert "ValueError: bad data" in TrainingRun.objects.get(status="failed").error
@@ -84,7 +128,7 @@ def test_the_same_command_line_resumes_from_the_last_epoch():
             if epoch == 2:
                 raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit):
         with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
             tiny_fit(run, extra=[StopAfterTwo()])
     out = StringIO()
@@ -205,3 +249,44 @@ def test_a_run_left_running_by_another_host_is_taken_over_by_the_same_command_li
     with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
         assert run.record.pk != lost.pk, "no checkpoint of it here: a new run starts"
     assert TrainingRun.objects.get(pk=run.record.pk).status == "finished"
+
+
+@pytest.mark.django_db
+def test_taking_over_another_hosts_run_ends_its_attempt_and_starts_one():
+    from deepboot_site import attempts
+    from deepboot_site.models import RunAttempt
+
+    key = training.resume_key("train_toy", training.run_arguments(OPTIONS))
+    lost = TrainingRun.objects.create(command="train_toy", resume_key=key, host="lost-gpu-host", pid=1)
+    attempts.begin(lost, "manage.py train_toy", {}, "ada")
+    RunAttempt.objects.filter(run=lost).update(host="lost-gpu-host", pid=1)
+    training.backup_root(key).mkdir(parents=True)
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        assert run.record.pk == lost.pk, "its checkpoints are here: the same run resumes"
+    first, second = RunAttempt.objects.filter(run=lost)
+    assert (first.host, first.outcome) == ("lost-gpu-host", "interrupted") and "Taken over" in first.error
+    assert second.outcome == "finished" and second.pid == os.getpid()
+
+
+@pytest.mark.django_db
+def test_a_sigterm_while_an_epoch_ends_waits_until_its_checkpoint_is_written_and_recorded():
+    import signal
+
+    import keras
+
+    class TermAtTheEndOfEpochTwo(keras.callbacks.Callback):
+        """Sends the signal from inside the epoch's end, before the checkpoint is written."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+            tiny_fit(run, extra=[TermAtTheEndOfEpochTwo()])
+    assert stopped.value.code == 130
+    record = TrainingRun.objects.get()
+    assert [e["epoch"] for e in record.epochs] == [1, 2], "epoch 2 ended before the stop"
+    with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+        history = tiny_fit(run)
+    assert len(history.history["loss"]) == 1, "epoch 2's checkpoint was whole: only epoch 3 was left"

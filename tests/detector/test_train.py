@@ -132,3 +132,34 @@ def test_tiny_yolo_learns_scenes_unlike_the_demos_and_finds_objects_in_fresh_one
     map50, _, n_images = evaluate_model(model, DetectionData.load(fresh, "all", class_names=result.class_names),
                                         result.class_names)
     assert n_images == 60 and map50 >= 0.2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_train_detector_stopped_and_resumed_keeps_one_folder_and_the_whole_history(small_scenes, tmp_path):
+    """SIGTERM after epoch 1, the same command again: history, curves and metrics cover epochs 1-3."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from deepboot_site import training
+    from deepboot_site.models import TrainingRun
+    from tests.conftest import ROOT
+    from tests.deepboot_site.test_attempts import environment, stop_after_first_epoch
+
+    argv = [sys.executable, "manage.py", "train_detector", "--data", str(small_scenes), "--epochs", "3",
+            "--patience", "0", "--batch-size", "4", "--image-size", "64", "--distribute", "none"]
+    folders_before = set(Path(registry.absolute_path("detection")).glob("*"))
+    first = stop_after_first_epoch(argv, tmp_path / "first.log", signal.SIGTERM, command="train_detector")
+    assert first.returncode == 130, (tmp_path / "first.log").read_text()[-3000:]
+    second = subprocess.run(argv, cwd=ROOT, env=environment(), capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    run = TrainingRun.objects.get()
+    assert run.status == "finished" and run.attempts.count() == 2
+    new_folders = set(Path(registry.absolute_path("detection")).glob("*")) - folders_before
+    assert new_folders == {training.var_path(run.output_dir)}
+    history = json.loads((training.var_path(run.output_dir) / "history.json").read_text())
+    assert len(history["loss"]) == len(history["val_map50"]) == 3
+    assert history["val_map50"] == pytest.approx([e["val_map50"] for e in sorted(run.epochs, key=lambda e: e["epoch"])])
+    assert run.model.metrics["epochs_run"] == 3

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from deepboot_site import registry
+from deepboot_site import registry, training
 from deepboot_site.models import TrainedModel
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,16 @@ def test_the_run_is_recorded_with_its_epochs():
     assert record.status == TrainingRun.Status.FINISHED
     assert [e["epoch"] for e in record.epochs] == [100, 200]
     assert {"model", "curves", "evaluation"} <= set(record.artifacts)
+
+
+def test_the_run_writes_its_evaluations_for_tensorboard_at_their_episodes():
+    from deepboot_site.models import TrainingRun
+    from tests.deepboot_site.test_attempts import tensorboard_steps
+
+    run("train_tictactoe", "--algo", "qlearning", "--episodes", "200", "--eval-every", "100", "--eval-games", "50")
+    record = TrainingRun.objects.get(command="train_tictactoe")
+    board = training.tensorboard_dir(record) / "fit" / "train"
+    assert tensorboard_steps(board, "epoch_win_x") == [100, 200]
 
 
 @pytest.mark.parametrize("flag", ["--episodes", "--eval-every", "--eval-games"])

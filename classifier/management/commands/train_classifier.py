@@ -83,10 +83,12 @@ class Command(BaseCommand):
             raise CommandError(f"{out_dir} already holds a model; choose another --name.")
         with training.start_run("train_classifier", options, task="classification", architecture=config.arch,
                                 stdout=self.stdout) as run:
+            out_dir = run.output_dir(out_dir)
             try:
                 result = trainer.train(
                     config, out_dir, stdout=self.stdout, strategy=run.strategy, jit=run.jit, replicas=run.replicas,
-                    callbacks=lambda stage, extra: run.callbacks(extra, stage=stage),
+                    callbacks=lambda stage, extra: run.callbacks(extra, stage=stage), verbose=run.verbose,
+                    earlier=run.earlier_epochs,
                 )
             except (ValueError, FileNotFoundError) as exc:  # DataError is a ValueError
                 raise CommandError(str(exc)) from exc

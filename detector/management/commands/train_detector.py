@@ -12,14 +12,6 @@ from django.utils import timezone
 from deepboot_site import registry, training
 
 
-def _keras_verbosity(verbosity, stdout):
-    """Keras' progress bar on a terminal (or with -v 2), one line per epoch in logs, none with -v 0."""
-    if verbosity == 0:
-        return 0
-    interactive = getattr(getattr(stdout, "_out", stdout), "isatty", lambda: False)()
-    return 1 if interactive or verbosity > 1 else 2
-
-
 class Command(BaseCommand):
     help = (
         "Train a YOLO detector (tiny or the 26-layer yolo26) on a PASCAL VOC folder, with validation "
@@ -97,9 +89,10 @@ class Command(BaseCommand):
         started = time.monotonic()
         with training.start_run("train_detector", options, task="detection", architecture=config.variant,
                                 stdout=self.stdout) as run:
+            out_dir = run.output_dir(out_dir)
             try:
                 result = train(config, out_dir, strategy=run.strategy, jit=run.jit, callbacks=run.callbacks,
-                               stdout=self.stdout, verbose=_keras_verbosity(options["verbosity"], self.stdout))
+                               stdout=self.stdout, verbose=run.verbose, earlier=run.earlier_epochs)
             except voc.VocError as exc:
                 raise CommandError(str(exc)) from exc
             if not run.is_chief:

@@ -48,12 +48,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Training {algo}: {config}")
         with training.start_run(
-            "train_tictactoe", options, task="tictactoe", architecture=algo, stdout=self.stdout
+            "train_tictactoe", options, task="tictactoe", architecture=algo, stdout=self.stdout,
+            total=config.episodes, unit="episode",
         ) as run:
             out_dir = settings.MODELS_DIR / "tictactoe" / f"{algo}-seed{config.seed}-run{run.record.pk}"
             if not run.is_chief:  # another worker of a multi-worker run: it trains, the chief keeps
                 out_dir = Path(tempfile.mkdtemp(prefix="deepboot-worker-"))
-            progress = _Progress(config.episodes)
+            progress = _Progress(config.episodes, run.verbose)
 
             def on_checkpoint(c):
                 progress.clear()
@@ -114,12 +115,14 @@ class Command(BaseCommand):
 
 
 class _Progress:
-    """A Keras progress bar over episodes, redrawn every 1% of the run."""
+    """A Keras progress bar over episodes, redrawn every 1% of the run (on a terminal; a log that
+    is not one gets the evaluation lines and one line at the end: verbose 2)."""
 
-    def __init__(self, total):
+    def __init__(self, total, verbose=1):
         import keras
 
-        self.bar = keras.utils.Progbar(total, unit_name="episode", stateful_metrics=["epsilon", "loss"])
+        self.bar = keras.utils.Progbar(total, unit_name="episode", stateful_metrics=["epsilon", "loss"],
+                                       verbose=verbose)
         self.every = max(total // 100, 1)
         self.total = total
         self.drawn = False
