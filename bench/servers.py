@@ -210,3 +210,29 @@ def percentile(sorted_values, fraction):
         return None
     index = min(len(sorted_values) - 1, max(0, int(round(fraction * len(sorted_values) + 0.5)) - 1))
     return sorted_values[index]
+
+
+def django_in_throwaway_var():
+    """Set Django up in this process over a new temporary var folder (its own SQLite registry),
+    migrated; returns the folder. For benchmarks that call the management commands in-process."""
+    var = Path(tempfile.mkdtemp(prefix="deepboot-bench-"))
+    os.environ["DEEPBOOT_VAR"] = str(var)
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "deepboot_site.settings"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return var
+
+
+def mean_and_std(values, digits=3):
+    """'mean ± sample standard deviation' of the values, as published in BENCHMARKS.md."""
+    import statistics
+
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
