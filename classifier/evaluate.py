@@ -74,6 +74,17 @@ def evaluate(networks, root, items, classes, out_dir, *, description, stdout=Non
     return result
 
 
+def write_run_evaluation(model, arch, root, items, classes, image_size, out_dir):
+    """The kept model's scores on the test split, beside it in its run folder, where the run page
+    lists them as artefacts: `confusion-<arch>.png` and `evaluation.json` (top-1, top-5,
+    per-class accuracy; the picture named relative to the folder)."""
+    out_dir = Path(out_dir)
+    probabilities = predict_items(model, root, items, image_size)
+    scores = _scores(probabilities, [item.label for item in items], classes, out_dir, arch, "the test split")
+    scores["confusion_png"] = Path(scores["confusion_png"]).name
+    return write_json({arch: scores, "n_images": len(items)}, out_dir / "evaluation.json")
+
+
 def _scores(probabilities, labels, classes, out_dir, name, description):
     matrix = confusion_matrix(probabilities, labels, len(classes))
     picture = plots.plot_confusion(matrix, classes, out_dir / f"confusion-{name}.png",

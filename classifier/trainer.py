@@ -457,6 +457,10 @@ def train(config, out_dir, *, callbacks=None, strategy=None, jit=False, replicas
         "data": str(Path(config.data).resolve()), "classes": dataset.classes,
     })
     curves_path = plots.plot_curves(rows, out_dir / "curves.png", f"{config.arch} on {Path(config.data).name}")
+    if split.test:
+        from .evaluate import write_run_evaluation  # evaluate imports this module
+
+        write_run_evaluation(model, config.arch, dataset.root, split.test, dataset.classes, config.image_size, out_dir)
     (out_dir / "report.json").write_text(json.dumps(
         {"config": asdict(config), "metrics": metrics, "report": report, "epochs": rows}, indent=1, default=str
     ))

@@ -41,14 +41,25 @@ def attempt_count(run):
     return recorded or 1 + (run.resumed or 0)
 
 
+def working_seconds(run, now=None):
+    """The wall time the run's processes spent on it: the sum of its attempts' spans, the pauses
+    between them left out. A run recorded before attempts were: its whole wall time."""
+    attempts = list(run.attempts.all()) if run.pk else []
+    if not attempts:
+        return elapsed_seconds(run, now)
+    last = run.finished or (now or timezone.now() if run.status == "running" else run.updated)
+    return sum(max(0.0, ((a.finished or last) - a.started).total_seconds()) for a in attempts)
+
+
 def progress(run, now=None):
     """Epoch k of N, mean seconds per epoch and, while it runs, the seconds left at that pace.
 
-    The pace is the run's wall time over its epochs: after a resume it includes the time the run
-    stood still, so it errs on the slow side."""
+    The pace is the time the run's attempts worked over its epochs (a resumed run's pause is not
+    counted)."""
     done, planned = epoch_count(run), planned_epochs(run)
     elapsed = elapsed_seconds(run, now)
-    per_epoch = elapsed / done if done and elapsed is not None else None
+    working = working_seconds(run, now)
+    per_epoch = working / done if done and working is not None else None
     eta = None
     if run.status == "running" and per_epoch is not None and planned:
         eta = per_epoch * (planned - done)

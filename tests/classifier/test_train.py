@@ -27,6 +27,18 @@ def test_each_architecture_trains_a_step_and_saves_model_split_and_curves(traine
     assert set(result.metrics) >= {"test_top1", "test_top5", "val_accuracy"}  # learning: test_*_learns below
 
 
+def test_the_run_folder_holds_the_kept_models_test_evaluation(trained):
+    """Beside the model: its confusion matrix on the test split and the scores behind it, which
+    the run page lists as artefacts."""
+    result = trained["cnn9"]
+    folder = result.model_path.parent
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    assert evaluation["n_images"] == 6
+    assert evaluation["cnn9"]["top1"] == pytest.approx(result.metrics["test_top1"])
+    assert set(evaluation["cnn9"]["per_class"]) <= set(result.class_names)
+    assert evaluation["cnn9"]["confusion_png"] == "confusion-cnn9.png" and png_is_valid(folder / "confusion-cnn9.png")
+
+
 def _learning_config(arch, data, **overrides):
     return tiny_config(arch, data, **{"epochs": 15, "batch_size": 16, "patience": 15, "augment": "none",
                                       "eager": False, **overrides})

@@ -3,6 +3,8 @@ hyper-parameters, on unsaved TrainingRun records."""
 
 from datetime import timedelta
 
+import pytest
+
 from django.utils import timezone
 
 from deepboot_site import run_stats
@@ -27,6 +29,21 @@ def test_progress_is_epoch_k_of_n_with_the_pace_and_the_time_left():
     p = run_stats.progress(record, now=T0 + timedelta(seconds=60))
     assert (p["epoch"], p["of"]) == (2, 6)
     assert p["seconds_per_epoch"] == 30 and p["eta_seconds"] == 120
+
+
+@pytest.mark.django_db
+def test_the_pace_of_a_resumed_run_leaves_out_the_pause_between_its_attempts():
+    from deepboot_site.models import RunAttempt
+
+    record = run(epochs=epochs(0.9, 0.8, 0.7))
+    record.save()
+    TrainingRun.objects.filter(pk=record.pk).update(started=T0)  # `started` is set on creation
+    record.refresh_from_db()
+    RunAttempt.objects.create(run=record, number=1, started=T0, finished=T0 + timedelta(seconds=60), outcome="interrupted")
+    RunAttempt.objects.create(run=record, number=2, started=T0 + timedelta(hours=1))
+    p = run_stats.progress(record, now=T0 + timedelta(hours=1, seconds=30))
+    assert p["seconds_per_epoch"] == 30 and p["eta_seconds"] == 90
+    assert p["elapsed_seconds"] == 3630
 
 
 def test_two_stage_training_plans_both_stages():
