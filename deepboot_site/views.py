@@ -6,6 +6,7 @@ from django.http import HttpResponseServerError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template import loader
+from django.utils.translation import gettext as _
 
 from . import registry
 from .uploads import json_error
@@ -31,7 +32,7 @@ def models_page(request):
 
 def page_not_found(request, exception):
     if request.path.startswith("/api/"):
-        return json_error("There is no API at this address.", 404)
+        return json_error(_("There is no API at this address."), 404)
     return render(request, "404.html", status=404)
 
 
