@@ -40,13 +40,15 @@ def refusal(exception):
     """(status, message) for a request Django refused while reading it (its parsing limits, a
     malformed multipart body) or another bad request."""
     if isinstance(exception, TooManyFilesSent):
-        return 400, f"Too many files in one request: send one image (the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FILES})."
+        return 400, _("Too many files in one request: send one image (the limit is %(limit)s).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
     if isinstance(exception, TooManyFieldsSent):
-        return 400, f"Too many form fields in one request (the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})."
+        return 400, _("Too many form fields in one request (the limit is %(limit)s).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
     if isinstance(exception, RequestDataTooBig):
-        return 413, "The request's form data is too large."
+        return 413, _("The request's form data is too large.")
     if isinstance(exception, MultiPartParserError):
-        return 400, f"The request body is not valid multipart/form-data: {str(exception)[:200]}"
+        return 400, _("The request body is not valid multipart/form-data: %(detail)s") % {"detail": str(exception)[:200]}
     if isinstance(exception, DisallowedHost):
         return 400, "This site does not answer for the host named in this request."
     return 400, "The request could not be read."

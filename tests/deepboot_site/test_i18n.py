@@ -130,3 +130,15 @@ def test_each_compiled_catalogue_matches_its_po_file(po):
         found = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
         assert found == msgstr, f"{po}: {msgid!r} is {found!r} in the .mo, {msgstr!r} in the .po: run compilemessages"
     assert len(compiled._catalog) - 1 >= len(entries)  # the header is an entry of its own
+
+
+@pytest.mark.django_db
+def test_a_rate_limited_api_answers_in_korean(client, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.DEEPBOOT_API_RATE = "1/m"
+    client.post("/api/classify/", {}, HTTP_ACCEPT_LANGUAGE="ko")
+    response = client.post("/api/classify/", {}, HTTP_ACCEPT_LANGUAGE="ko")
+    assert response.status_code == 429
+    assert json.loads(response.content)["error"].startswith("요청이 너무 많습니다. 클라이언트당 한도는 1/m입니다.")
