@@ -102,7 +102,7 @@
       var swatch = svgElement("svg", {"class": "detect-swatch", viewBox: "0 0 10 10", "aria-hidden": "true"});
       swatch.appendChild(svgElement("rect", {width: 10, height: 10, fill: colour}));
       cell.appendChild(swatch);
-      cell.appendChild(document.createTextNode(d.label));
+      cell.appendChild(document.createTextNode(d.label_display || d.label));
       row.appendChild(cell);
       [d.score.toFixed(3), d.box.join(", ")].forEach(function (value) {
         var td = document.createElement("td");
