@@ -20,6 +20,7 @@ from django.conf import settings
 from PIL import Image
 
 from deepboot_site import registry
+from deepboot_site.labels import display_label
 
 TASK = "classification"
 ORDER = ("cnn9", "vgg16", "resnet152")
@@ -36,7 +37,7 @@ class Prediction:
     probability: float
 
     def as_dict(self):
-        return {"label": self.label, "probability": self.probability}
+        return {"label": self.label, "label_display": display_label(self.label), "probability": self.probability}
 
 
 @dataclass

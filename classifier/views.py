@@ -6,6 +6,7 @@ import io
 
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -24,7 +25,7 @@ def _image_from_request(request):
         except ValueError:
             image = None
         if image is None:
-            raise UploadError("No such sample image.", status=404)
+            raise UploadError(_("No such sample image."), status=404)
         return image
     return read_uploaded_image(request)
 
@@ -69,7 +70,7 @@ def api_classify(request):
     """POST image=<file> (or sample=<index>), optional gradcam=1: every active network's top-5,
     their average and latency_ms, as JSON. Errors: {"error": …} with 4xx, or 503 without models."""
     if request.method != "POST":
-        response = json_error("Use POST with a multipart field 'image'.", 405)
+        response = json_error(_("Use POST with a multipart field 'image'."), 405)
         response["Allow"] = "POST"
         return response
     try:

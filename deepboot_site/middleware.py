@@ -50,9 +50,12 @@ class EmptyRefusalMiddleware:
         response = self.get_response(request)
         if response.status_code < 400 or response.streaming or response.content:
             return response
+        from django.utils.translation import gettext as _
+
         message = f"{response.status_code} {response.reason_phrase}."
         if response.status_code == 405 and response.has_header("Allow"):
-            message = f"This address does not accept {request.method} requests; it accepts {response['Allow']}."
+            message = _("This address does not accept %(method)s requests; it accepts %(allowed)s.") % {
+                "method": request.method, "allowed": response["Allow"]}
         if request.path.startswith("/api/"):
             import json
 
@@ -92,8 +95,10 @@ class ServiceUnavailableMiddleware:
             return None
         import logging
 
+        from django.utils.translation import gettext as _
+
         logging.getLogger(__name__).error("Service unavailable on %s: %s", request.path, exception)
-        message = "A service this page needs is unavailable right now. Please try again in a moment."
+        message = _("A service this page needs is unavailable right now. Please try again in a moment.")
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
             from .uploads import json_error
 

@@ -20,6 +20,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from .uploads import json_error
 
@@ -131,10 +132,9 @@ def rate_limited(scope, methods=None):
                 return view(request, *args, **kwargs)
             allowed, retry_after = hit(scope, client_address(request), settings.DEEPBOOT_API_RATE)
             if not allowed:
-                message = (
-                    f"Too many requests: the limit is {settings.DEEPBOOT_API_RATE} per client. "
-                    f"Try again in {retry_after} s."
-                )
+                message = _("Too many requests: the limit is %(rate)s per client. Try again in %(seconds)s s.") % {
+                    "rate": settings.DEEPBOOT_API_RATE, "seconds": retry_after,
+                }
                 if request.path.startswith("/api/"):
                     response = json_error(message, 429)
                 else:

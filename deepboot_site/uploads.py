@@ -15,6 +15,7 @@ import warnings
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from .imaging import draft_for, viewed_size, working_rgb
@@ -51,7 +52,7 @@ def check_request_size(request):
     (no Content-Length) is refused too: Django would read it as empty and the message would lie."""
     if not request.META.get("CONTENT_LENGTH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         raise UploadError(
-            "Send the upload with a Content-Length header: chunked request bodies are not accepted.", status=411
+            _("Send the upload with a Content-Length header: chunked request bodies are not accepted."), status=411
         )
     limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
     try:
@@ -59,24 +60,23 @@ def check_request_size(request):
     except ValueError:
         length = 0
     if length > limit + 64 * 1024:
-        raise UploadError(f"The file is too large: the limit is {_megabytes(limit)}.", status=413)
+        raise UploadError(_too_large(limit), status=413)
 
 
 def uploaded_file(request):
     """The single file in the `image` field, or UploadError."""
     files = request.FILES.getlist(FIELD)
     if not files:
-        raise UploadError(f"No image was sent: upload a file in the '{FIELD}' field.")
+        raise UploadError(_("No image was sent: upload a file in the '%(field)s' field.") % {"field": FIELD})
     if len(files) > 1:
-        raise UploadError(f"Send one image at a time: the '{FIELD}' field came {len(files)} times.")
+        raise UploadError(
+            _("Send one image at a time: the '%(field)s' field came %(count)d times.") % {"field": FIELD, "count": len(files)}
+        )
     upload = files[0]
     if upload.size == 0:
-        raise UploadError("The file is empty.")
+        raise UploadError(_("The file is empty."))
     if upload.size > settings.DEEPBOOT_MAX_UPLOAD_BYTES:
-        raise UploadError(
-            f"The file is too large: the limit is {_megabytes(settings.DEEPBOOT_MAX_UPLOAD_BYTES)}.",
-            status=413,
-        )
+        raise UploadError(_too_large(settings.DEEPBOOT_MAX_UPLOAD_BYTES), status=413)
     return upload
 
 
@@ -98,24 +98,25 @@ def open_image(data):
             raise UploadError(_too_many_pixels(max_pixels)) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise UploadError(
-                "This file is not an image we can read (JPEG, PNG, GIF, BMP, WebP, TIFF)."
+                _("This file is not an image we can read (JPEG, PNG, GIF, BMP, WebP, TIFF).")
             ) from exc
         if image.format not in ACCEPTED_FORMATS:
             raise UploadError(
-                f"Unsupported image format '{image.format}': send a JPEG, PNG, GIF, BMP, WebP or TIFF.",
+                _("Unsupported image format '%(format)s': send a JPEG, PNG, GIF, BMP, WebP or TIFF.")
+                % {"format": image.format},
                 status=415,
             )
         width, height = image.size
         max_side = settings.DEEPBOOT_MAX_IMAGE_SIDE
         if max(width, height) > max_side:
             raise UploadError(
-                f"The image is too large: it is {width} x {height} pixels and the limit is "
-                f"{max_side:,} pixels a side."
+                _("The image is too large: it is %(width)s x %(height)s pixels and the limit is %(limit)s pixels a side.")
+                % {"width": width, "height": height, "limit": f"{max_side:,}"}
             )
         if width * height > max_pixels:
             raise UploadError(_too_many_pixels(max_pixels))
         if width < 1 or height < 1:
-            raise UploadError("The image has no pixels.")
+            raise UploadError(_("The image has no pixels."))
         try:
             image.seek(0)  # the first frame of an animation
             size = viewed_size(image)
@@ -125,17 +126,21 @@ def open_image(data):
             try:
                 working = working_rgb(image, WORKING_SIDE)
             except ValueError as exc:
-                raise UploadError(f"Unsupported image mode '{mode}'.", status=415) from exc
+                raise UploadError(_("Unsupported image mode '%(mode)s'.") % {"mode": mode}, status=415) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadError(_too_many_pixels(max_pixels)) from exc
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-            raise UploadError("The image is truncated or corrupt.") from exc
+            raise UploadError(_("The image is truncated or corrupt.")) from exc
     working.info[SOURCE_SIZE] = size
     return working
 
 
 def _too_many_pixels(max_pixels):
-    return f"The image has too many pixels: the limit is {max_pixels / 1e6:.0f} megapixels."
+    return _("The image has too many pixels: the limit is %(megapixels)s megapixels.") % {"megapixels": f"{max_pixels / 1e6:.0f}"}
+
+
+def _too_large(limit):
+    return _("The file is too large: the limit is %(size)s.") % {"size": _megabytes(limit)}
 
 
 def read_uploaded_image(request):

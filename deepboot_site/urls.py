@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from . import runs, views
 
@@ -12,6 +13,8 @@ urlpatterns = [
     path("runs/<int:pk>/files/<path:path>", runs.run_file, name="run-file"),
     path("runs/<int:pk>.json", runs.run_json, name="run-json"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("classifier.urls")),
     path("", include("detector.urls")),
     path("", include("tictactoe.urls")),

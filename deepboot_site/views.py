@@ -6,6 +6,7 @@ from django.http import HttpResponseServerError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.template import loader
+from django.utils.translation import gettext as _
 
 from . import registry
 from .uploads import json_error
@@ -31,7 +32,7 @@ def models_page(request):
 
 def page_not_found(request, exception):
     if request.path.startswith("/api/"):
-        return json_error("There is no API at this address.", 404)
+        return json_error(_("There is no API at this address."), 404)
     return render(request, "404.html", status=404)
 
 
@@ -39,13 +40,15 @@ def refusal(exception):
     """(status, message) for a request Django refused while reading it (its parsing limits, a
     malformed multipart body) or another bad request."""
     if isinstance(exception, TooManyFilesSent):
-        return 400, f"Too many files in one request: send one image (the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FILES})."
+        return 400, _("Too many files in one request: send one image (the limit is %(limit)s).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FILES}
     if isinstance(exception, TooManyFieldsSent):
-        return 400, f"Too many form fields in one request (the limit is {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})."
+        return 400, _("Too many form fields in one request (the limit is %(limit)s).") % {
+            "limit": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}
     if isinstance(exception, RequestDataTooBig):
-        return 413, "The request's form data is too large."
+        return 413, _("The request's form data is too large.")
     if isinstance(exception, MultiPartParserError):
-        return 400, f"The request body is not valid multipart/form-data: {str(exception)[:200]}"
+        return 400, _("The request body is not valid multipart/form-data: %(detail)s") % {"detail": str(exception)[:200]}
     if isinstance(exception, DisallowedHost):
         return 400, "This site does not answer for the host named in this request."
     return 400, "The request could not be read."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deepboot_site import registry
+from deepboot_site.labels import display_label
 
 from .draw import PALETTE, colour_for  # noqa: F401  (the page colours classes as the PNGs do)
 
@@ -38,7 +39,7 @@ class DetectionResult:
         return {
             "width": self.width,
             "height": self.height,
-            "detections": [d.as_dict() for d in self.detections],
+            "detections": [{**d.as_dict(), "label_display": display_label(d.label)} for d in self.detections],
             "latency_ms": round(self.latency_ms, 2),
             "model": {"architecture": self.architecture, "id": self.model_id},
         }

@@ -8,6 +8,7 @@ import math
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -29,7 +30,9 @@ def parse_threshold(value, default=service.DEFAULT_THRESHOLD):
     except (TypeError, ValueError):
         threshold = math.nan
     if not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
-        raise UploadError(f"'threshold' must be a number between 0 and 1, not {str(value)[:40]!r}.", status=400)
+        raise UploadError(
+            _("'threshold' must be a number between 0 and 1, not %(value)r.") % {"value": str(value)[:40]}, status=400
+        )
     return threshold
 
 
@@ -41,7 +44,7 @@ def _image_from_request(request):
         except ValueError:
             image = None
         if image is None:
-            raise UploadError("No such sample image.", status=404)
+            raise UploadError(_("No such sample image."), status=404)
         return image
     return read_uploaded_image(request)
 
@@ -122,7 +125,7 @@ def api_detect(request):
     "latency_ms"}, boxes in the pixels of the image after EXIF orientation.
     Errors: {"error": …} with a 4xx, or 503 without an active model."""
     if request.method != "POST":
-        response = json_error("Use POST with a multipart field 'image'.", 405)
+        response = json_error(_("Use POST with a multipart field 'image'."), 405)
         response["Allow"] = "POST"
         return response
     try:

@@ -48,3 +48,11 @@ def duration(seconds):
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+@register.filter
+def class_label(value):
+    """A demo data set's class label in the active language (other labels as they are)."""
+    from deepboot_site.labels import display_label
+
+    return display_label(value)

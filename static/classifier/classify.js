@@ -43,7 +43,7 @@
     const list = el("ol", "classify-top5");
     for (const p of predictions) {
       const item = el("li");
-      item.append(el("span", "label", p.label));
+      item.append(el("span", "label", p.label_display || p.label));
       const meter = el("meter");
       meter.min = 0;
       meter.max = 1;
@@ -67,13 +67,13 @@
       const title = el("h2", null, arch + " ");
       // Layers and model id come with the answer, from the registry.
       const layers = data.layers && data.layers[arch];
-      title.append(el("small", null, (layers ? layers : "?") + " layers"));
+      title.append(el("small", null, interpolate(gettext("%(layers)s layers"), { layers: layers ? layers : "?" }, true)));
       if (data.model_ids && data.model_ids[arch]) {
         card.dataset.modelId = data.model_ids[arch];
-        title.append(" ", el("small", "model-id", "model #" + data.model_ids[arch]));
+        title.append(" ", el("small", "model-id", interpolate(gettext("model #%(id)s"), { id: data.model_ids[arch] }, true)));
       }
       card.append(title);
-      const latency = el("p", "latency", "Inference: ");
+      const latency = el("p", "latency", gettext("Inference:") + " ");
       const value = el("span", null, data.latency_ms[arch].toFixed(1));
       value.dataset.latency = "";
       latency.append(value, " ms");
@@ -82,16 +82,16 @@
         const figure = el("figure", "classify-gradcam");
         const img = el("img");
         img.src = data.gradcam[arch];
-        img.alt = "Grad-CAM heat map of " + arch;
-        figure.append(img, el("figcaption", null, "Where " + arch + " looked (Grad-CAM)"));
+        img.alt = interpolate(gettext("Grad-CAM heat map of %(arch)s"), { arch: arch }, true);
+        figure.append(img, el("figcaption", null, interpolate(gettext("Where %(arch)s looked (Grad-CAM)"), { arch: arch }, true)));
         card.append(figure);
       }
       results.append(card);
     }
     const average = el("article", "classify-result card average");
     average.dataset.model = "average";
-    const title = el("h2", null, "Average ");
-    title.append(el("small", null, "mean of the softmax outputs"));
+    const title = el("h2", null, gettext("Average") + " ");
+    title.append(el("small", null, gettext("mean of the softmax outputs")));
     average.append(title, topList(data.predictions.average));
     results.append(average);
     output.append(results);
@@ -114,12 +114,12 @@
       if (!response.ok) {
         const old = output.querySelector("[data-testid=results]");
         if (old) old.remove();
-        showError((data && data.error) || "The server answered " + response.status + ".");
+        showError((data && data.error) || interpolate(gettext("The server answered %(status)s."), { status: response.status }, true));
         return;
       }
       render(data);
     } catch (networkError) {
-      showError("Could not reach the server: " + networkError.message);
+      showError(gettext("Could not reach the server:") + " " + networkError.message);
     } finally {
       busy.hidden = true;
       form.removeAttribute("aria-busy");
@@ -146,7 +146,7 @@
       return;
     }
     if (!fileInput.files.length) {
-      showError("Choose an image first (or drop one on the box).");
+      showError(gettext("Choose an image first (or drop one on the box)."));
       return;
     }
     classifyFile(fileInput.files[0]);

@@ -62,8 +62,8 @@
       row.hidden = parseFloat(row.dataset.score) < threshold;
     });
     if (lastSummary) {
-      summary.textContent = shown + " of " + total + " detections at confidence ≥ " + threshold.toFixed(2) +
-        ". " + lastSummary;
+      summary.textContent = interpolate(gettext("%(shown)s of %(total)s detections at confidence ≥ %(threshold)s."),
+        { shown: shown, total: total, threshold: threshold.toFixed(2) }, true) + " " + lastSummary;
     }
   }
 
@@ -102,7 +102,7 @@
       var swatch = svgElement("svg", {"class": "detect-swatch", viewBox: "0 0 10 10", "aria-hidden": "true"});
       swatch.appendChild(svgElement("rect", {width: 10, height: 10, fill: colour}));
       cell.appendChild(swatch);
-      cell.appendChild(document.createTextNode(d.label));
+      cell.appendChild(document.createTextNode(d.label_display || d.label));
       row.appendChild(cell);
       [d.score.toFixed(3), d.box.join(", ")].forEach(function (value) {
         var td = document.createElement("td");
@@ -115,12 +115,13 @@
       var empty = document.createElement("tr");
       var td = document.createElement("td");
       td.colSpan = 3;
-      td.textContent = "Nothing detected.";
+      td.textContent = gettext("Nothing detected.");
       empty.appendChild(td);
       table.appendChild(empty);
     }
-    lastSummary = "Model: " + result.model.architecture + " #" + result.model.id + ", " +
-      result.latency_ms.toFixed(1) + " ms on a " + result.width + "×" + result.height + " image.";
+    lastSummary = interpolate(gettext("Model: %(arch)s #%(id)s, %(ms)s ms on a %(width)s×%(height)s image."), {
+      arch: result.model.architecture, id: result.model.id, ms: result.latency_ms.toFixed(1),
+      width: result.width, height: result.height }, true);
     resultBox.hidden = false;
     filter();
   }
@@ -133,11 +134,11 @@
     data.append("threshold", slider.min);
     fetch(form.dataset.api, {method: "POST", body: data, headers: {"Accept": "application/json"}})
       .then(function (response) {
-        return response.json().catch(function () { return {error: "The server answered " + response.status + "."}; })
+        return response.json().catch(function () { return {error: interpolate(gettext("The server answered %(status)s."), { status: response.status }, true)}; })
           .then(function (body) { return {ok: response.ok, body: body}; });
       })
       .then(function (answer) {
-        if (!answer.ok) { throw new Error(answer.body.error || "The detection failed."); }
+        if (!answer.ok) { throw new Error(answer.body.error || gettext("The detection failed.")); }
         photo.src = previewUrl;
         draw(answer.body);
       })
@@ -147,7 +148,7 @@
 
   function sendFile() {
     var file = fileInput.files && fileInput.files[0];
-    if (!file) { showError("Choose a photo first, or pick a sample."); return; }
+    if (!file) { showError(gettext("Choose a photo first, or pick a sample.")); return; }
     if (objectUrl) { URL.revokeObjectURL(objectUrl); }
     objectUrl = URL.createObjectURL(file);
     var data = new FormData();

@@ -11,7 +11,7 @@
   var statusEl = root.querySelector("[data-status]");
   var messageEl = root.querySelector("[data-message]");
   var connectionEl = root.querySelector("[data-connection]");
-  var STATUS_TEXT = { playing: "Playing", human_won: "You won", ai_won: "The AI won", draw: "Draw" };
+  var STATUS_TEXT = { playing: gettext("Playing"), human_won: gettext("You won"), ai_won: gettext("The AI won"), draw: gettext("Draw") };
 
   var socket = null;
   var state = null;
@@ -79,21 +79,23 @@
       el.classList.toggle("win", line.indexOf(i) !== -1);
       el.classList.toggle("last", state.ai_move === i);
       el.setAttribute("aria-disabled", mark || !myTurn ? "true" : "false");
-      var label = "Cell " + i + ": " + (mark || "empty");
-      if (q !== null && q !== undefined) label += ", the AI's value of this move for you " + q.toFixed(2);
-      if (line.indexOf(i) !== -1) label += ", winning line";
+      var label = interpolate(gettext("Cell %(cell)s: %(mark)s"), { cell: i, mark: mark || gettext("empty") }, true);
+      if (q !== null && q !== undefined) {
+        label += interpolate(gettext(", the AI's value of this move for you %(value)s"), { value: q.toFixed(2) }, true);
+      }
+      if (line.indexOf(i) !== -1) label += gettext(", winning line");
       el.setAttribute("aria-label", label);
     });
     statusEl.setAttribute("data-status", state.status);
     statusEl.textContent = STATUS_TEXT[state.status] || state.status;
     if (state.status === "playing") {
-      say(state.turn === "human" ? "Your turn: you are " + state.you + "." : "Waiting for the AI…");
+      say(state.turn === "human" ? interpolate(gettext("Your turn: you are %(mark)s."), { mark: state.you }, true) : gettext("Waiting for the AI…"));
     } else if (state.status === "human_won") {
-      say("You won! New game?");
+      say(gettext("You won! New game?"));
     } else if (state.status === "ai_won") {
-      say("The AI won. New game?");
+      say(gettext("The AI won. New game?"));
     } else {
-      say("A draw. New game?");
+      say(gettext("A draw. New game?"));
     }
   }
 
@@ -117,7 +119,7 @@
     } else if (message.type === "error") {
       if (message.code === "not_found" || message.code === "forbidden") {
         storeGame(null);
-        say("That game cannot be resumed here. Start a new one.");
+        say(gettext("That game cannot be resumed here. Start a new one."));
       } else {
         say(message.message);
       }
@@ -141,7 +143,7 @@
       socket = null;
       var delay = Math.min(500 * Math.pow(2, retries), 8000);
       retries += 1;
-      showConnection("Connection lost. Reconnecting in " + Math.round(delay / 1000) + " s… your game is saved.");
+      showConnection(interpolate(gettext("Connection lost. Reconnecting in %(seconds)s s… your game is saved."), { seconds: Math.round(delay / 1000) }, true));
       window.setTimeout(connect, delay);
     });
   }
@@ -154,7 +156,7 @@
   });
   cells.forEach(function (el, i) {
     el.addEventListener("click", function () {
-      if (!state) { say("Start a game first."); return; }
+      if (!state) { say(gettext("Start a game first.")); return; }
       send({ type: "move", cell: i });
     });
     el.addEventListener("keydown", function (event) {

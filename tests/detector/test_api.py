@@ -64,7 +64,7 @@ def test_detections_have_the_documented_shape(client, active_detector, demo_scen
     assert isinstance(body["latency_ms"], float) and body["latency_ms"] > 0
     assert body["detections"], "the trained detector finds something in a training scene"
     for detection in body["detections"]:
-        assert set(detection) == {"label", "score", "box"}
+        assert set(detection) == {"label", "label_display", "score", "box"}
         assert detection["label"] in active_detector.class_names
         assert 0.05 <= detection["score"] <= 1
         x0, y0, x1, y1 = detection["box"]
