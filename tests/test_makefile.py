@@ -45,9 +45,9 @@ def wait_for(check, seconds, what):
     raise AssertionError(f"{what} within {seconds} s")
 
 
-def stop(process):
-    """Ctrl-C in the terminal: SIGINT to make's whole process group."""
-    os.killpg(process.pid, signal.SIGINT)
+def stop(process, sig=signal.SIGINT):
+    """Ctrl-C in the terminal (SIGINT), or a service manager's SIGTERM, to make's whole process group."""
+    os.killpg(process.pid, sig)
     process.wait(timeout=120)
 
 
@@ -75,14 +75,17 @@ def test_make_run_serves_while_the_demo_trains_stops_it_and_resumes_it(tmp_path)
             assert live["status"] == "running" and "host" not in live
         finally:
             stop(process)
-        stopped = run_row(var, pk)
-        assert stopped["status"] == "interrupted" and stopped["arguments"]["demo"] is True
-        assert not pid_alive(stopped["pid"])
+        stopped = wait_for(lambda: (row := run_row(var, pk))["status"] == "interrupted" and row, 60,
+                           "the demo run did not stop with the server")
+        assert stopped["arguments"]["demo"] is True
+        wait_for(lambda: not pid_alive(stopped["pid"]), 60, "the training process outlived the server")
 
         process = start_make_run(var, port, log)
         try:
             wait_for(lambda: (d := json.loads(get(f"{base}/runs/{pk}.json")))["status"] == "running" and d["resumed"],
                      300, "the next make run did not resume the demo run")
         finally:
-            stop(process)
-        assert not pid_alive(run_row(var, pk)["pid"])
+            stop(process, signal.SIGTERM)
+        resumed = wait_for(lambda: (row := run_row(var, pk))["status"] == "interrupted" and row, 60,
+                           "the resumed demo run did not stop with the server")
+        wait_for(lambda: not pid_alive(resumed["pid"]), 60, "the training process outlived the server")
