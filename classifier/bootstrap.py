@@ -16,7 +16,7 @@ from deepboot_site import registry
 from deepboot_site.records import demo_runs_in_progress
 
 DEMO_DIR_NAME = "demo-classification"
-DEMO_PER_CLASS = 30
+DEMO_PER_CLASS = 80
 DEMO_SEED = 0
 # (arch, command-line flags): small, so the three fit in a few CPU-minutes. The commands' defaults
 # are for a user's data set (train until the validation accuracy stops improving, up to 100

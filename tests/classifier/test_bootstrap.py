@@ -50,3 +50,13 @@ def test_a_stopped_demo_run_is_trained_again_under_its_own_name_so_it_resumes():
                                status="interrupted", arguments={"demo": True, "name": "demo-vgg16-20260101-000000"})
     assert bootstrap.run_name("vgg16") == "demo-vgg16-20260101-000000"
     assert bootstrap.run_name("cnn9").startswith("demo-cnn9-") and bootstrap.run_name("cnn9") != "demo-cnn9-"
+
+
+def test_the_demo_test_split_holds_at_least_60_images(tmp_path):
+    from classifier import data
+    from classifier.demo_data import make_demo_data
+
+    make_demo_data(tmp_path, seed=bootstrap.DEMO_SEED, stdout=StringIO(), per_class=bootstrap.DEMO_PER_CLASS)
+    dataset = data.scan_folder(tmp_path)
+    # train_classifier's default fractions (0.15 validation, 0.15 test), as bootstrap trains
+    assert len(data.split_items(dataset.items, seed=bootstrap.DEMO_SEED).test) >= 60
