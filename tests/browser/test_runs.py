@@ -59,7 +59,7 @@ def test_an_interrupted_run_page_notices_the_resume(page, asgi_server):
     TrainingRun.objects.filter(pk=run.pk).update(status="running", resumed=1, epochs=CURVE[:2])
     page.locator("[data-run-status]", has_text="running").wait_for(timeout=15_000)
     page.locator('circle[data-point="loss"]').nth(1).wait_for(timeout=15_000)
-    assert page.locator("[data-run-attempts]").inner_text() == "2"
+    assert page.locator("[data-run-attempt-count]").inner_text() == "2"
 
 
 def test_compare_view_overlays_the_runs_curves(page, asgi_server):
