@@ -32,8 +32,16 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py prune_games
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py bootstrap
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application
+	$(PY) manage.py bootstrap --only tictactoe
+	@# The demo classifiers and detector train in the background while the site serves (see the
+	@# README); stopping the server (Ctrl-C, SIGTERM) stops that training too, and the next
+	@# `make run` resumes it from its checkpoints.
+	@log="$${DEEPBOOT_VAR:-var}/logs/demo-training.log"; \
+	echo "Demo models train in the background; their log: $$log"; \
+	trap 'kill -TERM $$server $$training 2>/dev/null' INT TERM; \
+	$(PY) manage.py bootstrap --skip tictactoe >>"$$log" 2>&1 & training=$$!; \
+	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application & server=$$!; \
+	wait $$server; kill -TERM $$training 2>/dev/null; wait $$training; wait $$server
 
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -13,9 +13,10 @@ from django.conf import settings
 from django.core.management import call_command
 
 from deepboot_site import registry
+from deepboot_site.records import demo_runs_in_progress
 
 DEMO_DIR_NAME = "demo-classification"
-DEMO_PER_CLASS = 30
+DEMO_PER_CLASS = 80
 DEMO_SEED = 0
 # (arch, command-line flags): small, so the three fit in a few CPU-minutes. The commands' defaults
 # are for a user's data set (train until the validation accuracy stops improving, up to 100
@@ -32,6 +33,13 @@ DEMO_TRAINING = (
 
 def demo_dir():
     return Path(settings.DATA_DIR) / DEMO_DIR_NAME
+
+
+def run_name(arch):
+    """The name of the demo run of `arch` that a stop interrupted (the same command line resumes it
+    from its checkpoints), or a new one."""
+    stopped = demo_runs_in_progress("classification").get(arch)
+    return (stopped.arguments.get("name") if stopped else None) or f"demo-{arch}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def make_demo(stdout, style):
@@ -55,7 +63,7 @@ def make_demo(stdout, style):
         stdout.write(f"  training the demo {arch} ({' '.join(flags)})\n")
         call_command(
             "train_classifier", "--arch", arch, "--data", str(data), "--seed", str(DEMO_SEED),
-            "--name", f"demo-{arch}-{time.strftime('%Y%m%d-%H%M%S')}", "--activate", *flags, stdout=stdout,
+            "--name", run_name(arch), "--activate", "--demo", *flags, stdout=stdout,
         )
         stdout.write(style.SUCCESS(f"  demo {arch} trained in {time.monotonic() - started:.1f}s") + "\n")
     started = time.monotonic()

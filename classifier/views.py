@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from deepboot_site import registry
 from deepboot_site.ratelimit import rate_limited
+from deepboot_site.records import training_slots
 from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
 
 from . import service
@@ -45,7 +46,8 @@ def _wants_gradcam(request):
 @require_http_methods(["GET", "POST"])
 @rate_limited("classify-page", methods=["POST"])  # the form runs the models as the API does
 def page(request):
-    context = {"samples": service.samples(), "active": registry.active_records(service.TASK)}
+    context = {"samples": service.samples(), "active": registry.active_records(service.TASK),
+               "training": training_slots(service.TASK)}
     status = 200
     if request.method == "POST":
         context["gradcam"] = _wants_gradcam(request)

@@ -34,9 +34,31 @@ def run_arguments(options):
 
 def resume_key(command, arguments):
     """Same command and arguments, same key: that is how a rerun finds the run it resumes."""
-    relevant = {k: v for k, v in arguments.items() if k not in ("activate", "note")}
+    relevant = {k: v for k, v in arguments.items() if k not in ("activate", "note", "demo")}
     text = json.dumps([command, relevant], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def is_demo(run):
+    """Whether bootstrap started this run (`--demo`): its live page is public, read-only."""
+    return run is not None and (run.arguments or {}).get("demo") is True
+
+
+def demo_runs_in_progress(task):
+    """{architecture: run} for the demo runs of `task` training now (or stopped, to resume at the
+    next start), the latest per architecture."""
+    reap_dead_runs(TrainingRun.objects.filter(task=task, arguments__demo=True, status=TrainingRun.Status.RUNNING))
+    runs = TrainingRun.objects.filter(task=task, arguments__demo=True).exclude(
+        status__in=[TrainingRun.Status.FINISHED, TrainingRun.Status.FAILED]).order_by("started")
+    return {run.architecture: run for run in runs}
+
+
+def training_slots(task):
+    """demo_runs_in_progress for the slots of `task` that have no active model."""
+    from .registry import active_records
+
+    active = {record.architecture for record in active_records(task)}
+    return {arch: run for arch, run in demo_runs_in_progress(task).items() if arch not in active}
 
 
 def pid_alive(pid):

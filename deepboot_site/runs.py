@@ -1,5 +1,9 @@
 """The staff-only /runs/ pages: every training run, and one run's learning curves, live.
 
+A demo run (one `bootstrap` started, `--demo`) is the exception: its page, its JSON and its
+WebSocket are public, read-only and without the server's details (host, paths, command line,
+artefacts), so visitors can watch the demo models learn. Its files stay staff-only.
+
 While a run trains, the page receives its epochs over a WebSocket (`ws/runs/<id>/`) when Redis
 joins the training process and the web workers; with the in-memory layer it polls `/runs/<id>.json`.
 A run whose process was killed outright shows as interrupted (see `training.reap_dead_runs`).
@@ -9,11 +13,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from . import attempts, run_files, run_stats, run_table
 from .models import TrainingRun
+from .records import is_demo
 from .training import reap_dead_runs
 
 COMPARE_MAX = 8
@@ -48,6 +54,31 @@ def run_data(run):
     }
 
 
+# What a visitor who is not staff sees of a demo run: its progress and curves, nothing of the server.
+PUBLIC_FIELDS = ("id", "command", "status", "epochs", "started", "finished", "task", "architecture", "resumed",
+                 "attempt_count", "progress", "best_validation")
+
+
+def public_run_data(run):
+    data = run_data(run)
+    return {key: data[key] for key in PUBLIC_FIELDS}
+
+
+def is_staff(user):
+    return bool(user and user.is_active and user.is_staff)
+
+
+def demo_or_staff(view):
+    """Staff see every run; anyone else a demo run only (read-only), or the admin login."""
+    def wrapped(request, pk):
+        if not is_staff(request.user) and not is_demo(TrainingRun.objects.filter(pk=pk).first()):
+            return redirect_to_login(request.get_full_path(), "admin:login")
+        return view(request, pk)
+
+    wrapped.__name__, wrapped.__doc__ = view.__name__, view.__doc__
+    return wrapped
+
+
 @staff_member_required
 def run_list(request):
     """Every run (the latest 200), filtered and sorted by the query string; the page refreshes its
@@ -61,23 +92,26 @@ def run_list(request):
     return render(request, "runs/list.html", context)
 
 
-@staff_member_required
+@demo_or_staff
 def run_detail(request, pk):
     reap_dead_runs(TrainingRun.objects.filter(pk=pk))
     run = get_object_or_404(TrainingRun, pk=pk)
+    staff = is_staff(request.user)
     context = {
         "run": run,
-        "run_data": run_data(run),
+        "staff": staff,
+        "run_data": run_data(run) if staff else public_run_data(run),
         "live_push": bool(settings.REDIS_URL),
-        "artefacts": run_files.artefacts(run),
+        "artefacts": run_files.artefacts(run) if staff else [],
     }
     return render(request, "runs/detail.html", context)
 
 
-@staff_member_required
+@demo_or_staff
 def run_json(request, pk):
     reap_dead_runs(TrainingRun.objects.filter(pk=pk))
-    return JsonResponse(run_data(get_object_or_404(TrainingRun, pk=pk)))
+    run = get_object_or_404(TrainingRun, pk=pk)
+    return JsonResponse(run_data(run) if is_staff(request.user) else public_run_data(run))
 
 
 @staff_member_required
@@ -137,15 +171,16 @@ def run_compare(request):
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
-    """Relays one run's events (from deepboot_site.training.publish) to staff browsers."""
+    """Relays one run's events (from deepboot_site.training.publish) to staff browsers, and a demo
+    run's to anyone."""
 
     async def connect(self):
-        user = self.scope.get("user")
-        if not (user and user.is_active and user.is_staff):
+        self.run_id = int(self.scope["url_route"]["kwargs"]["pk"])
+        run = await database_sync_to_async(TrainingRun.objects.filter(pk=self.run_id).first)()
+        if not is_staff(self.scope.get("user")) and not is_demo(run):
             await self.close(code=4403)
             return
-        self.run_id = int(self.scope["url_route"]["kwargs"]["pk"])
-        if not await database_sync_to_async(TrainingRun.objects.filter(pk=self.run_id).exists)():
+        if run is None:
             await self.close(code=4404)
             return
         self.group = f"run-{self.run_id}"

@@ -60,6 +60,8 @@ def add_training_arguments(parser):
                         help="float16 compute with float32 variables and a loss-scaling optimizer (fast on GPUs).")
     parser.add_argument("--jit", action="store_true", help="Compile the training step with XLA.")
     parser.add_argument("--note", default="", help="Why this run: a line kept with the run (shown on /runs/).")
+    parser.add_argument("--demo", action="store_true",
+                        help="A demo run (bootstrap passes it): its live page /runs/<id>/ is public, read-only.")
 
 
 def keras_verbose(verbosity, stdout):

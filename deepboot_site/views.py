@@ -9,6 +9,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 
 from . import registry
+from .records import demo_runs_in_progress
 from .uploads import json_error
 
 
@@ -22,9 +23,13 @@ def models_page(request):
     active = {(r.task, r.architecture): r for r in registry.active_records()}
     for record in active.values():
         record.run = record.runs.order_by("-started").first() if request.user.is_staff else None
+    training = {}
+    for task in {slot.task for slot in registry.all_slots()}:
+        training.update({(task, arch): run for arch, run in demo_runs_in_progress(task).items()})
     slots = []
     for slot in registry.all_slots():
-        slots.append({"slot": slot, "record": active.pop((slot.task, slot.architecture), None)})
+        key = (slot.task, slot.architecture)
+        slots.append({"slot": slot, "record": active.pop(key, None), "training": training.get(key)})
     # Active models of slots no app declares (imported by hand) still get a card.
     slots.extend({"slot": None, "record": record} for record in active.values())
     return render(request, "models.html", {"slots": slots})

@@ -46,7 +46,7 @@ def make_demo_detector(stdout, style, images=DEMO_IMAGES, training=None):
     trained = time.monotonic()
     options = {**DEMO_TRAINING, **(training or {})}
     stdout.write(f"  training the tiny detector ({options['epochs']} epochs)…")
-    call_command("train_detector", data=str(dest), activate=True, stdout=stdout, **options)
+    call_command("train_detector", data=str(dest), activate=True, demo=True, stdout=stdout, **options)
     record = registry.active_record("detection", "tiny")
     stdout.write(
         f"  detection/tiny: model #{record.pk}, mAP@0.5 {record.metrics.get('map50', float('nan')):.3f} on "

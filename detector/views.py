@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from deepboot_site import registry
 from deepboot_site.ratelimit import rate_limited
+from deepboot_site.records import training_slots
 from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
 
 from . import service
@@ -94,6 +95,7 @@ def page(request):
     context = {
         "samples": service.samples(),
         "active": registry.active_records(service.TASK),
+               "training": training_slots(service.TASK),
         "threshold": service.DEFAULT_THRESHOLD,
         "class_names_json": json.dumps(service.serving_class_names()),
     }

@@ -115,3 +115,20 @@ def test_artefacts_open_as_previews_and_downloads(page, asgi_server):
     assert str(folder) not in page.content()
     screenshot(page, "run-artefacts")
     assert page.console_errors == []
+
+
+def test_a_visitor_follows_a_training_slot_to_its_live_run_read_only(page, asgi_server):
+    import os
+    import socket
+
+    run = make_run("demo", CURVE[:1], status="running", host=socket.gethostname(), pid=os.getpid(),
+                   arguments={"demo": True, "epochs": 4})
+    page.goto(f"{asgi_server}/models/")  # no login
+    page.click(f'[data-task="classification"][data-architecture="cnn9"] [data-slot-training] a[data-run-link]')
+    page.wait_for_url(f"**/runs/{run.pk}/")
+    assert page.locator("[data-demo-run]").count() == 1 and page.locator('[data-staff-link="runs"]').count() == 0
+    TrainingRun.objects.filter(pk=run.pk).update(epochs=CURVE[:2])
+    page.locator('circle[data-point="loss"]').nth(1).wait_for(timeout=15_000)  # its curves grow live
+    assert "epoch 2 of 4" in page.locator("[data-run-progress]").inner_text()
+    assert page.console_errors == []
+    screenshot(page, "demo-run-public")

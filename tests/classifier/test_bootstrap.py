@@ -31,6 +31,7 @@ def test_bootstrap_fills_only_empty_slots_records_accuracy_evaluates_and_is_idem
         ["checker", "circle", "square", "star", "stripes", "triangle"])
     evaluation = json.loads(service.latest_evaluation_path().read_text())
     assert {"cnn9", "vgg16", "average"} <= set(evaluation) and evaluation["split"] == "test"
+    assert cnn9.runs.get().arguments["demo"] is True  # its live page was public while it trained
     text = out.getvalue()
     assert "training the demo cnn9" in text and "demo cnn9 trained in" in text and "evaluation done in" in text
 
@@ -39,3 +40,23 @@ def test_bootstrap_fills_only_empty_slots_records_accuracy_evaluates_and_is_idem
     assert "nothing to do" in again.getvalue()
     assert registry.TrainedModel.objects.filter(architecture="cnn9").count() == 1
     registry.clear_cache()
+
+
+@pytest.mark.django_db
+def test_a_stopped_demo_run_is_trained_again_under_its_own_name_so_it_resumes():
+    from deepboot_site.models import TrainingRun
+
+    TrainingRun.objects.create(command="train_classifier", resume_key="k", task="classification", architecture="vgg16",
+                               status="interrupted", arguments={"demo": True, "name": "demo-vgg16-20260101-000000"})
+    assert bootstrap.run_name("vgg16") == "demo-vgg16-20260101-000000"
+    assert bootstrap.run_name("cnn9").startswith("demo-cnn9-") and bootstrap.run_name("cnn9") != "demo-cnn9-"
+
+
+def test_the_demo_test_split_holds_at_least_60_images(tmp_path):
+    from classifier import data
+    from classifier.demo_data import make_demo_data
+
+    make_demo_data(tmp_path, seed=bootstrap.DEMO_SEED, stdout=StringIO(), per_class=bootstrap.DEMO_PER_CLASS)
+    dataset = data.scan_folder(tmp_path)
+    # train_classifier's default fractions (0.15 validation, 0.15 test), as bootstrap trains
+    assert len(data.split_items(dataset.items, seed=bootstrap.DEMO_SEED).test) >= 60

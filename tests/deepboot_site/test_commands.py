@@ -168,3 +168,9 @@ def test_deactivate_model_empties_the_slot_and_previous_restores_it(settings, cl
 def test_deactivate_model_refuses_an_unknown_slot():
     with pytest.raises(CommandError, match="No slot 'gpt'; the slots are: classification/cnn9"):
         run("deactivate_model", "gpt")
+
+
+@pytest.mark.django_db
+def test_bootstrap_only_an_unknown_app_is_a_clear_error():
+    with pytest.raises(CommandError, match="No demo model for 'chess'; choose from"):
+        run("bootstrap", "--only", "chess")

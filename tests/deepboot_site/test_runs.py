@@ -283,3 +283,50 @@ def test_the_run_page_shows_who_started_it_the_code_the_note_and_each_attempt(st
     data = staff_client.get(f"/runs/{run.pk}.json").json()
     assert [(a["number"], a["outcome"]) for a in data["attempts"]] == [(1, "interrupted"), (2, "running")]
     assert data["note"] == "baseline cnn9" and data["started_by"] == "ada" and data["git_commit"] == "0123abc"
+
+
+def make_demo_run(**fields):
+    """A demo run (bootstrap's --demo) training now, in this process."""
+    import os
+    import socket
+
+    defaults = {"status": "running", "task": "classification", "architecture": "cnn9", "host": socket.gethostname(),
+                "pid": os.getpid(), "arguments": {"demo": True, "data": "/srv/secret/data"},
+                "command_line": "manage.py train_classifier --data /srv/secret/data --demo", "output_dir": "runs/x"}
+    return make_run(**{**defaults, **fields})
+
+
+@pytest.mark.django_db
+def test_a_demo_run_page_is_public_and_read_only(client):
+    run = make_demo_run()
+    response = client.get(f"/runs/{run.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 200 and "data-demo-run" in page and "data-run-status" in page
+    assert "/srv/secret" not in page and "data-run-attempts" not in page and 'href="/runs/"' not in page
+
+
+@pytest.mark.django_db
+def test_a_demo_run_json_is_public_without_the_servers_details(client):
+    run = make_demo_run()
+    data = client.get(f"/runs/{run.pk}.json").json()
+    assert data["status"] == "running" and data["epochs"] == run.epochs
+    assert not {"host", "pid", "command_line", "output_dir", "artifacts"} & set(data)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/runs/", "/runs/{pk}/files/train.log", "/runs/compare/?ids={pk}"])
+def test_the_list_and_a_demo_runs_files_stay_staff_only(client, url):
+    run = make_demo_run()
+    response = client.get(url.format(pk=run.pk))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_run_socket_accepts_anonymous_visitors_of_a_demo_run():
+    from channels.db import database_sync_to_async
+
+    run = await database_sync_to_async(make_demo_run)()
+    communicator = WebsocketCommunicator(application(), f"/ws/runs/{run.pk}/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.disconnect()

@@ -106,3 +106,15 @@ def test_without_paths_keeps_only_the_last_name_of_absolute_paths(text, shown):
     from deepboot_site.templatetags.deepboot import without_paths
 
     assert without_paths(text) == shown
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/models/", "/classify/", "/detect/"])
+def test_a_slot_whose_demo_model_trains_links_to_its_live_run(client, url):
+    from tests.deepboot_site.test_runs import make_demo_run
+
+    task = "detection" if url == "/detect/" else "classification"
+    run = make_demo_run(task=task, architecture="tiny" if task == "detection" else "vgg16")
+    page = client.get(url).content.decode()
+    assert "data-slot-training" in page and f'href="/runs/{run.pk}/"' in page
+    assert client.get(f"/runs/{run.pk}/").status_code == 200
