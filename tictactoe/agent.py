@@ -28,8 +28,10 @@ class Agent:
 
     def __init__(self, q_function: Callable):
         self.q_function = q_function
-        boards = [board for board in engine.all_positions() if not engine.is_over(board)]
-        rows = np.asarray(q_function(boards), dtype=np.float64)
+        from .evaluation import positions_to_move
+
+        boards = positions_to_move()
+        rows = np.asarray(q_function(list(boards)), dtype=np.float64)
         self._rows = dict(zip(boards, rows))
 
     def q_row(self, board):
