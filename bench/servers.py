@@ -230,9 +230,12 @@ def django_in_throwaway_var():
     return var
 
 
-def mean_and_std(values, digits=3):
-    """'mean ± sample standard deviation' of the values, as published in BENCHMARKS.md."""
+def mean_and_std(values, digits=3, scale=1.0):
+    """'mean ± sample standard deviation' of the values (each times `scale`), as published in
+    BENCHMARKS.md; a single value alone, since one run has no spread."""
     import statistics
 
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.{digits}f} ± {spread:.{digits}f}"
+    values = [scale * value for value in values]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"

@@ -24,13 +24,12 @@ import json
 import resource
 import shutil
 import sqlite3
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from servers import ROOT, Site, describe_machine  # noqa: E402
+from servers import ROOT, Site, describe_machine, mean_and_std  # noqa: E402
 
 PRETRAINED = ROOT / "tictactoe" / "pretrained"
 METHODS = ("dqn:self", "dqn:random", "dqn:minimax", "dqn:mix", "dqn-teacher", "qlearning", "value-iteration")
@@ -91,13 +90,6 @@ def value_iteration():
     }
 
 
-def mean_std(values, scale=1.0, digits=2):
-    values = [scale * v for v in values]
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
-
-
 def table_rows(results, methods):
     rows = ["| method | seeds | seeds with 0 lost lines | lost lines X / O (mean) | exact win vs random X (%) | O (%) "
             "| episodes (kept checkpoint) | training time (s) | CPU time of the command (s) |",
@@ -108,12 +100,12 @@ def table_rows(results, methods):
             continue
         zero = sum(r["lost_x"] + r["lost_o"] == 0 for r in runs)
         selected = [r["selected"] for r in runs if r["selected"]]
-        episodes = f"{runs[0]['episodes']}" + (f" ({mean_std(selected, digits=0)})" if selected else "")
+        episodes = f"{runs[0]['episodes']}" + (f" ({mean_and_std(selected, digits=0)})" if selected else "")
         rows.append(
-            f"| {method} | {len(runs)} | {zero}/{len(runs)} | {mean_std([r['lost_x'] for r in runs], digits=1)} / "
-            f"{mean_std([r['lost_o'] for r in runs], digits=1)} | {mean_std([r['win_x'] for r in runs], 100)} | "
-            f"{mean_std([r['win_o'] for r in runs], 100)} | {episodes} | {mean_std([r['seconds'] for r in runs], digits=0)} | "
-            f"{mean_std([r['cpu'] for r in runs], digits=0)} |"
+            f"| {method} | {len(runs)} | {zero}/{len(runs)} | {mean_and_std([r['lost_x'] for r in runs], digits=1)} / "
+            f"{mean_and_std([r['lost_o'] for r in runs], digits=1)} | {mean_and_std([r['win_x'] for r in runs], digits=2, scale=100)} | "
+            f"{mean_and_std([r['win_o'] for r in runs], digits=2, scale=100)} | {episodes} | {mean_and_std([r['seconds'] for r in runs], digits=0)} | "
+            f"{mean_and_std([r['cpu'] for r in runs], digits=0)} |"
         )
     return rows
 
