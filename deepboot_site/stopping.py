@@ -4,6 +4,12 @@ Both raise KeyboardInterrupt, which ends the run as interrupted (deepboot_site/t
 never in the middle of an epoch's end: that is where Keras writes the checkpoints a resume loads
 (BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded.
 A signal arriving then is held until the epoch is recorded, and raised right after.
+
+The handler covers the whole run, from before its record says "running" until it says how the run
+ended: a stop that came earlier would leave a record that says "running" for a dead process, and a
+second signal while the run is being marked interrupted (`make run` sends SIGTERM to the process
+group and its shell's trap sends another) would kill it half-way. So the first signal stops the
+run and later ones are ignored.
 """
 
 import signal
@@ -18,11 +24,15 @@ class Stopper:
     def __init__(self):
         self.holding = False
         self.pending = None
+        self.stopping = False
 
     def handler(self, signum, frame):
+        if self.stopping:
+            return  # already stopping: let the run finish saying so
         if self.holding:
             self.pending = signum
             return
+        self.stopping = True
         raise KeyboardInterrupt(f"signal {signum}")
 
     def hold(self):
@@ -30,8 +40,9 @@ class Stopper:
 
     def release(self):
         self.holding = False
-        if self.pending is not None:
+        if self.pending is not None and not self.stopping:
             signum, self.pending = self.pending, None
+            self.stopping = True
             raise KeyboardInterrupt(f"signal {signum}")
 
     @contextmanager

@@ -76,11 +76,11 @@ def keras_verbose(verbosity, stdout):
 class Run:
     """A training run in progress: its strategy, flags, database record and backup folder."""
 
-    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True, verbose=1):
+    def __init__(self, record, strategy, mixed_precision, jit, stdout, chief=True, verbose=1, stopper=None):
         self.record = record
         self.verbose = verbose
         self._boards = {}
-        self.stopper = Stopper()
+        self.stopper = stopper or Stopper()
         self.strategy = strategy
         self.mixed_precision = mixed_precision
         self.jit = jit
@@ -217,12 +217,41 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
     how far a stopped run got ("interrupted after epoch 1 of 6"; default total: --epochs).
     A SIGTERM or Ctrl-C ends the block with that one line and SystemExit(130), no traceback."""
     stdout = stdout or sys.stdout
-    total = total if total is not None else options.get("epochs")
+    stopper = Stopper()
+    with stopper.installed():  # from before the record says "running" until it says how it ended
+        try:
+            run = _begin_run(command, options, task, architecture, stdout, started_by, stopper)
+        except KeyboardInterrupt:
+            stdout.write("Stopped before the run started; nothing was recorded as running.")
+            raise SystemExit(130) from None
+        total = total if total is not None else options.get("epochs")
+        try:
+            stopper.release()  # a stop that came while the record was being made ends the run here
+            with _precision(run.mixed_precision):
+                yield run
+        except KeyboardInterrupt:
+            line = attempts.interrupted_line(run.record, total, unit)
+            _finish(run, TrainingRun.Status.INTERRUPTED, line)
+            stdout.write(("\n" if run.verbose == 1 else "") + line)
+            raise SystemExit(130) from None
+        except BaseException as exc:
+            stopper.stopping = True  # a stop now would cut the failure's record short
+            _finish(run, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
+            raise
+        else:
+            stopper.stopping = True
+            _finish(run, TrainingRun.Status.FINISHED, "")
+            stdout.write(f"Run #{run.record.pk} finished." if run.is_chief else f"Worker {worker_index()} finished.")
+
+
+def _begin_run(command, options, task, architecture, stdout, started_by, stopper):
+    """The run's strategy and record (found again when the same command line resumes it)."""
     arguments = run_arguments(options)
     strategy, description = choose_strategy(options.get("distribute") or "auto")
     mixed = bool(options.get("mixed_precision"))
     jit = bool(options.get("jit"))
     chief = is_chief()
+    stopper.hold()  # from "running" in the record on, a stop is recorded (start_run releases it)
     if chief:
         record, resumed = find_or_create_record(command, arguments, task, architecture,
                                                  started_by or attempts.os_user())
@@ -241,27 +270,14 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
             "saves and registers the model."
         )
     run = Run(record, strategy, mixed, jit, stdout, chief=chief,
-              verbose=keras_verbose(options.get("verbosity", 1), stdout))
+              verbose=keras_verbose(options.get("verbosity", 1), stdout), stopper=stopper)
     if resumed:
         stdout.write(f"Resuming run #{record.pk} from its last checkpoint (same command line).")
     elif not chief and any(run.backup_dir.iterdir()):
         stdout.write("Resuming this worker from its last checkpoint (same command line).")
     if chief:
         publish(record, {"event": "started"})
-    try:
-        with run.stopper.installed(), _precision(mixed):
-            yield run
-    except KeyboardInterrupt:
-        line = attempts.interrupted_line(record, total, unit)
-        _finish(run, TrainingRun.Status.INTERRUPTED, line)
-        stdout.write(("\n" if run.verbose == 1 else "") + line)
-        raise SystemExit(130) from None
-    except BaseException as exc:
-        _finish(run, TrainingRun.Status.FAILED, f"{exc.__class__.__name__}: {exc}")
-        raise
-    else:
-        _finish(run, TrainingRun.Status.FINISHED, "")
-        stdout.write(f"Run #{record.pk} finished." if chief else f"Worker {worker_index()} finished.")
+    return run
 
 
 def _finish(run, status, error):
