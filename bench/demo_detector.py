@@ -27,7 +27,7 @@ def main():
     var = django_in_throwaway_var()
     from django.core.management import call_command
 
-    from deepboot_site.models import TrainedModel
+    from registry.models import TrainedModel
     from detector import bootstrap
     from detector.demo_data import make_demo_data
 

@@ -54,7 +54,7 @@ from pathlib import Path
 from django.conf import settings
 from classifier import networks as classifier_networks
 from detector import networks as detector_networks
-from deepboot_site import registry
+from registry import registry
 keras.utils.set_random_seed(7)
 folder = Path(settings.MODELS_DIR) / "bench"
 folder.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from deepboot_site.slots import Slot
+from registry.slots import Slot
 
 DEMO_TRAIN = "python manage.py bootstrap  (or: python manage.py train_classifier --arch {arch} --data DIR --activate)"
 # What each slot accepts: the network classifier/networks.py builds (its model.name is the
@@ -17,7 +17,7 @@ class ClassifierConfig(AppConfig):
         for arch, layers in WEIGHT_LAYERS.items()
     ]
     bootstrap_demo = "classifier.bootstrap.make_demo"
-    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/downloads.py).
     datasets = {"caltech101": "classifier.datasets.CALTECH101"}
     demo_data = {"classification": "classifier.demo_data.make_demo_data"}
     demo_data_arguments = {

@@ -12,8 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from deepboot_site import registry
-from deepboot_site.records import demo_runs_in_progress
+from registry import registry
+from registry.records import demo_runs_in_progress
 
 DEMO_DIR_NAME = "demo-classification"
 DEMO_PER_CLASS = 80

@@ -14,7 +14,7 @@
   decoding, sequential augmentation), so a run can be repeated exactly. Pixels stay raw 0-255:
   each network's own preprocessing is inside the model.
 - Images with an EXIF orientation are decoded through Pillow and turned upright exactly as the
-  upload path does (`ImageOps.exif_transpose`, then `deepboot_site.imaging.to_rgb`).
+  upload path does (`ImageOps.exif_transpose`, then `deepboot.imaging.to_rgb`).
 - `content_hash(path)` and `overlapping_files(...)`: the same file (by its bytes) in two folders.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from deepboot_site.imaging import to_rgb
+from deepboot.imaging import to_rgb
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 # What tf.io.decode_image reads directly (to RGB with channels=3).

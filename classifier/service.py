@@ -19,7 +19,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from deepboot_site import registry
+from registry import registry
 from deepboot_site.labels import display_label
 
 TASK = "classification"

@@ -4,7 +4,7 @@ from django.urls import path
 
 from tictactoe.routing import websocket_urlpatterns as tictactoe_routes
 
-from .runs import RunConsumer
+from registry.runs import RunConsumer
 
 websocket_urlpatterns = [
     *tictactoe_routes,

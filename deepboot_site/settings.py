@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "deepboot_site",
+    "registry",
     "classifier",
     "detector",
     "tictactoe",

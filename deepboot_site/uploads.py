@@ -18,7 +18,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from .imaging import draft_for, viewed_size, working_rgb
+from deepboot.imaging import draft_for, viewed_size, working_rgb
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
 FIELD = "image"

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from . import runs, views
+from registry import runs
+from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),

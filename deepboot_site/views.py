@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
-from . import registry
-from .records import demo_runs_in_progress
+from registry import registry
+from registry.records import demo_runs_in_progress
 from .uploads import json_error
 
 

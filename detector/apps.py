@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from deepboot_site.slots import Slot
+from registry.slots import Slot
 
 YOLO26_TRAIN = (
     "python manage.py train_detector --variant yolo26 --data var/data/voc2007 --epochs 135 --mixed-precision "
@@ -21,7 +21,7 @@ class DetectorConfig(AppConfig):
         Slot("detection", "yolo26", YOLO26_TRAIN, weight_layers=26, custom_objects=("detector.networks",)),
     ]
     bootstrap_demo = "detector.bootstrap.make_demo_detector"
-    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot_site/downloads.py).
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/downloads.py).
     datasets = {"voc2007": "detector.datasets.VOC2007", "voc2007test": "detector.datasets.VOC2007_TEST"}
     demo_data = {"detection": "detector.demo_data.make_demo_data"}
     demo_data_arguments = {

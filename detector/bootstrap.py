@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from deepboot_site import registry
+from registry import registry
 
 DEMO_DIR_NAME = "demo-detection"
 DEMO_IMAGES = 1000

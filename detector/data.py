@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from deepboot_site.imaging import to_rgb
+from deepboot.imaging import to_rgb
 
 from . import voc
 from .augment import AugmentConfig, augment

@@ -12,7 +12,7 @@ and layout files are left out.
 import shutil
 from pathlib import Path
 
-from deepboot_site.downloads import DatasetSpec, DownloadError
+from deepboot.downloads import DatasetSpec, DownloadError
 
 KEPT_SPLIT_FILES = ("train.txt", "val.txt", "trainval.txt", "test.txt")
 

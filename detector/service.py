@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from deepboot_site import registry
+from registry import registry
 from deepboot_site.labels import display_label
 
 from .draw import PALETTE, colour_for  # noqa: F401  (the page colours classes as the PNGs do)

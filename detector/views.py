@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deepboot_site import registry
+from registry import registry
 from deepboot_site.ratelimit import rate_limited
-from deepboot_site.records import training_slots
+from registry.records import training_slots
 from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
 
 from . import service

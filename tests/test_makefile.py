@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from deepboot_site.records import pid_alive
+from registry.records import pid_alive
 from tests.conftest import ROOT, free_port, server_env
 
 pytestmark = pytest.mark.slow

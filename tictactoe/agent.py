@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from deepboot_site import registry
+from registry import registry
 
 from . import engine
 
@@ -87,7 +87,7 @@ def active_agent(architecture=ARCHITECTURE) -> ActiveAgent:
 def agent_to_evaluate(architecture=ARCHITECTURE) -> ActiveAgent:
     """The slot's active agent; for an architecture the site does not serve, with none active, the
     newest one registered (they are registered inactive). Raises registry.ModelUnavailable."""
-    from deepboot_site.models import TrainedModel
+    from registry.models import TrainedModel
 
     if architecture == ARCHITECTURE or registry.active_record(TASK, architecture) is not None:
         return active_agent(architecture)

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from deepboot_site.slots import Slot
+from registry.slots import Slot
 
 
 class TictactoeConfig(AppConfig):

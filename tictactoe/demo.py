@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-from deepboot_site import registry
+from registry import registry
 
 from . import agent, evaluation
 

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from deepboot_site import ratelimit, registry
+from deepboot_site import ratelimit
+from registry import registry
 
 from . import agent as agents
 from . import engine

@@ -4,7 +4,7 @@ Models page, with the model ids it measured and how the active models differ fro
 from django import template
 
 from classifier import service
-from deepboot_site import registry
+from registry import registry
 
 register = template.Library()
 

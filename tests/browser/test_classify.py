@@ -43,7 +43,7 @@ def model_files(tmp_path_factory):
 @pytest.fixture
 def active(model_files):
     from classifier import networks
-    from deepboot_site import registry
+    from registry import registry
 
     for arch, (model_path, split_path, classes) in model_files.items():
         registry.register("classification", arch, model_path, activate=True, class_names=classes,
@@ -107,7 +107,7 @@ def imported(tmp_path):
 
     from classifier import networks
     from classifier.demo_data import CLASSES
-    from deepboot_site.models import TrainedModel
+    from registry.models import TrainedModel
 
     names = tmp_path / "classes.txt"
     names.write_text("\n".join(CLASSES) + "\n")

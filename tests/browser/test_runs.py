@@ -3,7 +3,7 @@ as a point), the header's link to /runs/, and the compare view's overlaid curves
 
 import pytest
 
-from deepboot_site.models import TrainingRun
+from registry.models import TrainingRun
 from tests.conftest import screenshot
 from tests.deepboot_site.scaled import staff_cookie
 
@@ -97,7 +97,7 @@ def test_artefacts_open_as_previews_and_downloads(page, asgi_server):
 
     from PIL import Image
 
-    from tests.deepboot_site.test_run_files import run_with_folder
+    from tests.registry.test_run_files import run_with_folder
 
     record, folder = run_with_folder()
     picture = io.BytesIO()

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from deepboot_site import registry
+from registry import registry
 
 SIZE = 32
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management.color import no_style
 
 from classifier import bootstrap, service
-from deepboot_site import registry
+from registry import registry
 from tests.classifier.conftest import register_trained
 
 
@@ -44,7 +44,7 @@ def test_bootstrap_fills_only_empty_slots_records_accuracy_evaluates_and_is_idem
 
 @pytest.mark.django_db
 def test_a_stopped_demo_run_is_trained_again_under_its_own_name_so_it_resumes():
-    from deepboot_site.models import TrainingRun
+    from registry.models import TrainingRun
 
     TrainingRun.objects.create(command="train_classifier", resume_key="k", task="classification", architecture="vgg16",
                                status="interrupted", arguments={"demo": True, "name": "demo-vgg16-20260101-000000"})

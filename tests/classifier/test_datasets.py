@@ -6,7 +6,7 @@ import tarfile
 import pytest
 
 from classifier import datasets
-from deepboot_site.downloads import DownloadError
+from deepboot.downloads import DownloadError
 
 
 def tarball(path, names):
@@ -51,7 +51,7 @@ def test_finish_refuses_an_archive_without_images(tmp_path):
 
 
 def test_the_spec_points_at_the_official_archive_with_a_checksum():
-    from deepboot_site.downloads import parse_checksum
+    from deepboot.downloads import parse_checksum
 
     assert datasets.CALTECH101.url.startswith("https://data.caltech.edu/")
     assert parse_checksum(datasets.CALTECH101.checksum)[0] == "sha256"

@@ -70,7 +70,7 @@ def test_models_page_shows_the_latest_evaluation_chart(two_models, demo_data, cl
 
 @pytest.mark.django_db
 def test_models_page_chart_names_the_models_it_measured_and_warns_when_they_change(two_models, demo_data, client):
-    from deepboot_site import registry
+    from registry import registry
 
     cnn9, vgg16 = two_models["cnn9"], two_models["vgg16"]
     run("evaluate_classifier", "--data", str(demo_data))

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from classifier import data, networks, trainer
-from deepboot_site import registry
-from deepboot_site.models import TrainingRun
+from registry import registry
+from registry.models import TrainingRun
 from tests.classifier.conftest import png_is_valid, tiny_config
 
 

@@ -77,7 +77,7 @@ def test_the_page_shows_the_upload_in_its_exif_orientation(client, two_models):
 
 @pytest.mark.django_db
 def test_a_broken_model_file_is_a_503_naming_the_command(client, two_models):
-    from deepboot_site import registry
+    from registry import registry
 
     record = two_models["cnn9"]
     registry.absolute_path(record.path).rename(registry.absolute_path(record.path).with_suffix(".moved"))

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from deepboot_site import registry
+from registry import registry
 
 
 def run(*args):
@@ -103,7 +103,7 @@ def _two_models(settings, task="tictactoe", arch="dqn"):
 def test_activation_is_audited_with_who_when_and_what_it_replaced(settings):
     import getpass
 
-    from deepboot_site.models import Activation
+    from registry.models import Activation
 
     first, second = _two_models(settings)
     run("activate_model", str(first.pk))
@@ -116,7 +116,7 @@ def test_activation_is_audited_with_who_when_and_what_it_replaced(settings):
 
 @pytest.mark.django_db
 def test_activating_the_active_model_again_records_nothing(settings):
-    from deepboot_site.models import Activation
+    from registry.models import Activation
 
     first, _ = _two_models(settings)
     run("activate_model", str(first.pk))

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from tests.deepboot_site.test_downloads import ArchiveServer, add_file, tar_bytes
+from tests.deepboot.test_downloads import ArchiveServer, add_file, tar_bytes
 
 
 def jpeg_bytes(colour=(200, 10, 10)):

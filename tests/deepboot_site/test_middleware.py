@@ -41,7 +41,7 @@ def test_https_adds_hsts_and_redirects(client, settings):
 def test_database_errors_become_a_503_page_not_a_500(client, monkeypatch):
     from django.db import OperationalError
 
-    from deepboot_site import registry
+    from registry import registry
 
     def database_down(*args, **kwargs):
         raise OperationalError("connection refused")

@@ -22,7 +22,7 @@ def test_postgres_database_url_migrates_and_stores_models(postgres_url, tmp_path
     assert migrated.returncode == 0, migrated.stderr
     script = (
         "import django; django.setup();"
-        "from django.db import connection; from deepboot_site import registry;"
+        "from django.db import connection; from registry import registry;"
         "from django.conf import settings;"
         "p = settings.MODELS_DIR / 'pg.keras'; p.write_text('x');"
         "r = registry.register('tictactoe', 'pg-test', p, activate=True);"

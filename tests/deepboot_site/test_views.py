@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from deepboot_site import registry
+from registry import registry
 
 
 @pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_models_page_shows_a_card_per_active_model(client, settings):
 
 @pytest.mark.django_db
 def test_models_page_card_shows_the_model_id_and_for_staff_links_its_run(client, admin_client, settings):
-    from deepboot_site.models import TrainingRun
+    from registry.models import TrainingRun
 
     path = settings.MODELS_DIR / "cnn9.keras"
     path.write_text("x")
@@ -111,7 +111,7 @@ def test_without_paths_keeps_only_the_last_name_of_absolute_paths(text, shown):
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ["/models/", "/classify/", "/detect/"])
 def test_a_slot_whose_demo_model_trains_links_to_its_live_run(client, url):
-    from tests.deepboot_site.test_runs import make_demo_run
+    from tests.registry.test_runs import make_demo_run
 
     task = "detection" if url == "/detect/" else "classification"
     run = make_demo_run(task=task, architecture="tiny" if task == "detection" else "vgg16")

@@ -58,7 +58,7 @@ def trained_detector(demo_scenes):
 
 
 def register_active(result):
-    from deepboot_site import registry
+    from registry import registry
     from detector import service
 
     registry.clear_cache()
@@ -73,7 +73,7 @@ def register_active(result):
 @pytest.fixture
 def active_detector(db, trained_detector):
     """The trained detector registered and active, its data recorded (the page's samples)."""
-    from deepboot_site import registry
+    from registry import registry
     from detector import service
 
     yield register_active(trained_detector)

@@ -187,7 +187,7 @@ def test_voc_specs_point_at_the_official_archives():
 @pytest.mark.django_db
 @pytest.mark.slow
 def test_bootstrap_demo_trains_activates_and_then_does_nothing(settings, tmp_path):
-    from deepboot_site import registry
+    from registry import registry
     from detector.bootstrap import make_demo_detector
 
     settings.DATA_DIR = tmp_path / "data"

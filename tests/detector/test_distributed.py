@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deepboot_site.models import TrainedModel, TrainingRun
+from registry.models import TrainedModel, TrainingRun
 from tests.conftest import ROOT, server_env
 from tests.conftest import test_database_url as shared_database_url
 

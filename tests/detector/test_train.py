@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from deepboot_site import registry
+from registry import registry
 from detector.train import TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -56,8 +56,8 @@ def small_scenes(tmp_path):
 
 @pytest.mark.django_db
 def test_train_detector_smoke_registers_the_model_with_its_run(small_scenes):
-    from deepboot_site import registry
-    from deepboot_site.models import TrainingRun
+    from registry import registry
+    from registry.models import TrainingRun
 
     out = io.StringIO()
     call_command("train_detector", "--data", str(small_scenes), "--epochs", "1", "--batch-size", "4",
@@ -143,10 +143,10 @@ def test_train_detector_stopped_and_resumed_keeps_one_folder_and_the_whole_histo
     import sys
     from pathlib import Path
 
-    from deepboot_site import training
-    from deepboot_site.models import TrainingRun
+    from registry import training
+    from registry.models import TrainingRun
     from tests.conftest import ROOT
-    from tests.deepboot_site.test_attempts import environment, stop_after_first_epoch
+    from tests.registry.test_attempts import environment, stop_after_first_epoch
 
     argv = [sys.executable, "manage.py", "train_detector", "--data", str(small_scenes), "--epochs", "3",
             "--patience", "0", "--batch-size", "4", "--image-size", "64", "--distribute", "none"]

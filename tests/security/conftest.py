@@ -19,7 +19,7 @@ def fast_password_hashing(settings):
 def fresh_model_cache():
     """Each test's registry rows are rolled back, so their ids come again in the next test: forget
     the models loaded in this process, or a row of a later test would get an earlier test's model."""
-    from deepboot_site import registry
+    from registry import registry
 
     registry.clear_cache()
     yield
@@ -43,7 +43,7 @@ def dqn_file():
 @pytest.fixture
 def active_dqn(dqn_file):
     """The DQN registered as the active tic-tac-toe agent (tests using it are marked django_db)."""
-    from deepboot_site import registry
+    from registry import registry
 
     return registry.register("tictactoe", "dqn", dqn_file, activate=True, layers=3)
 
@@ -69,7 +69,7 @@ def classifier_file():
 @pytest.fixture
 def active_classifier(classifier_file):
     """The cnn9 registered as the active classifier (tests using it are marked django_db)."""
-    from deepboot_site import registry
+    from registry import registry
 
     return registry.register(
         "classification", "cnn9", classifier_file, activate=True, class_names=CLASS_NAMES,
@@ -98,7 +98,7 @@ def detector_file():
 @pytest.fixture
 def active_detector(detector_file):
     """The tiny detector registered as the active one (tests using it are marked django_db)."""
-    from deepboot_site import registry
+    from registry import registry
 
     return registry.register(
         "detection", "tiny", detector_file, activate=True, class_names=DETECTION_CLASSES,

@@ -124,7 +124,7 @@ def wait_until(predicate, timeout=10.0, interval=0.2):
 def register_models(database_url, entries):
     """Register models (dicts of registry.register arguments, `path` absolute) in the database at
     `database_url`, from a `manage.py shell` process (the test's own database is another one)."""
-    code = "import json, sys\nfrom deepboot_site import registry\n" + "".join(
+    code = "import json, sys\nfrom registry import registry\n" + "".join(
         f"registry.register(activate=True, **json.loads({json.dumps(json.dumps({**entry, 'path': str(entry['path'])}))}))\n"
         for entry in entries
     )

@@ -208,7 +208,7 @@ def test_redis_outage_keeps_pages_apis_and_games_up_and_recovers(redis_behind_a_
     """Redis carries the API rate counts and the live run events. Without it the APIs still answer
     (not counted, a warning is logged), games go on, and only the live run socket is refused
     (its page polls instead); once Redis is back the counts and the socket work again."""
-    from deepboot_site.models import TrainingRun
+    from registry.models import TrainingRun
 
     redis_url, proxy = redis_behind_a_proxy
     cookie = staff_cookie()
@@ -276,7 +276,7 @@ SLOTS = {
 @pytest.mark.parametrize("fault", ["missing", "corrupt", "truncated"])
 @pytest.mark.parametrize("task", sorted(SLOTS))
 def test_a_broken_model_file_gives_503_keeps_the_rest_and_recovers_when_fixed(client, active_models, request, task, fault):
-    from deepboot_site import registry
+    from registry import registry
 
     architecture, api, page, file_fixture, class_names = SLOTS[task]
     good_file = request.getfixturevalue(file_fixture)
@@ -302,7 +302,7 @@ def test_a_broken_model_file_gives_503_keeps_the_rest_and_recovers_when_fixed(cl
 
 @pytest.mark.django_db(transaction=True)
 def test_real_server_serves_again_once_a_corrupt_model_file_is_replaced(active_models, classifier_file):
-    from deepboot_site import registry
+    from registry import registry
 
     path = broken_model_file("classification", classifier_file, "corrupt")
     registry.register("classification", "cnn9", path, activate=True, class_names=CLASS_NAMES)

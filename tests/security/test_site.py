@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from deepboot_site.models import TrainedModel, TrainingRun
+from registry.models import TrainedModel, TrainingRun
 from tests.security.urls import LEAKY_MESSAGE
 
 # ---------------------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ async def test_run_socket_refuses_visitors_who_are_not_staff():
     from asgiref.sync import sync_to_async
     from django.contrib.auth.models import AnonymousUser
 
-    from deepboot_site.runs import RunConsumer
+    from registry.runs import RunConsumer
 
     run = await sync_to_async(TrainingRun.objects.create)(command="train_classifier", resume_key="k")
     visitor = await sync_to_async(User.objects.create_user)("visitor2", password="a-long-visitor-password")

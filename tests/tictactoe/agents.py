@@ -22,6 +22,6 @@ def shipped_dqn_file():
 @pytest.fixture
 def active_agent(shipped_dqn_file):
     """The shipped DQN registered and active (tests using it are marked django_db)."""
-    from deepboot_site import registry
+    from registry import registry
 
     return registry.register("tictactoe", "dqn", shipped_dqn_file, activate=True, layers=3)

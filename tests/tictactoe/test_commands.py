@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from deepboot_site import registry, training
-from deepboot_site.models import TrainedModel
+from registry import registry, training
+from registry.models import TrainedModel
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_evaluate_a_qlearning_table_that_was_never_activated():
 
 
 def test_the_run_is_recorded_with_its_epochs():
-    from deepboot_site.models import TrainingRun
+    from registry.models import TrainingRun
 
     run("train_tictactoe", "--algo", "qlearning", "--episodes", "200", "--eval-every", "100", "--eval-games", "50")
     record = TrainingRun.objects.get(command="train_tictactoe")
@@ -76,8 +76,8 @@ def test_the_run_is_recorded_with_its_epochs():
 
 
 def test_the_run_writes_its_evaluations_for_tensorboard_at_their_episodes():
-    from deepboot_site.models import TrainingRun
-    from tests.deepboot_site.test_attempts import tensorboard_steps
+    from registry.models import TrainingRun
+    from tests.registry.test_attempts import tensorboard_steps
 
     run("train_tictactoe", "--algo", "qlearning", "--episodes", "200", "--eval-every", "100", "--eval-games", "50")
     record = TrainingRun.objects.get(command="train_tictactoe")

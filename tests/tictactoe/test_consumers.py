@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from deepboot_site import registry
+from registry import registry
 from deepboot_site.asgi import application
 from tictactoe import engine
 from tictactoe.consumers import CLOSE_POLICY, CLOSE_TOO_BIG, FLOOD_MESSAGES, MAX_MESSAGE_BYTES

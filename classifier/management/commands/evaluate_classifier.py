@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from deepboot_site import registry
+from registry import registry
 from classifier import service
 
 

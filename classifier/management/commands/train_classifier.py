@@ -1,7 +1,7 @@
 """train_classifier: train cnn9, vgg16 or resnet152 on a <root>/<class>/<image> folder and record it.
 
 The training itself is classifier/trainer.py; the run (strategy, mixed precision, XLA, per-epoch
-records, resume after a kill) is deepboot_site/training.py.
+records, resume after a kill) is registry/training.py.
 """
 
 import shutil
@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from deepboot_site import registry, training
+from registry import registry, training
 
 
 class Command(BaseCommand):

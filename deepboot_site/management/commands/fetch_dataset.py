@@ -1,7 +1,7 @@
 """fetch_dataset NAME: download (or take a local) data set archive, check it, unpack it safely.
 
 The data sets are declared by the apps: `datasets = {"caltech101": "classifier.datasets.CALTECH101"}`
-on an AppConfig names a `deepboot_site.downloads.DatasetSpec`. The work is in downloads.py.
+on an AppConfig names a `deepboot.downloads.DatasetSpec`. The work is in downloads.py.
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from deepboot_site import downloads
+from deepboot import downloads
 
 
 def dataset_specs():

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from deepboot_site import registry
+from registry import registry
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
                             help="Lowest detection score counted (default 0.01).")
 
     def _record(self, options):
-        from deepboot_site.models import TrainedModel
+        from registry.models import TrainedModel
         from detector import service
 
         if options["model"] is not None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from deepboot_site import registry, training
+from registry import registry, training
 
 
 class Command(BaseCommand):

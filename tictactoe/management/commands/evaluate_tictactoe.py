@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from deepboot_site import registry
-from deepboot_site.models import TrainedModel
+from registry import registry
+from registry.models import TrainedModel
 from tictactoe import agent, evaluation
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from deepboot_site import registry, training
-from tictactoe import config_flags, evaluation, trainer
+from registry import registry, training
+from deepboot import cli
+from tictactoe import evaluation, trainer
 
 # Counts that must be at least 1 when given.
 POSITIVE = ("episodes", "eval_every", "eval_games", "hidden_units", "batch_size", "buffer_size",
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         parser.add_argument("--algo", choices=trainer.ALGORITHMS, default="dqn", help="Learner (default dqn).")
         parser.add_argument("--activate", action="store_true", help="Make the new agent the active one.")
         parser.add_argument("--eval-games", type=int, default=10_000, help="Games per side in the final evaluation (default 10000).")
-        config_flags.add_config_arguments(parser, trainer.CONFIGS)
+        cli.add_config_arguments(parser, trainer.CONFIGS)
         training.add_training_arguments(parser)
 
     def handle(self, *args, **options):
@@ -39,11 +40,11 @@ class Command(BaseCommand):
             if options.get(name) is not None and options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
         cls = trainer.CONFIGS[algo]
-        foreign = config_flags.foreign_flags(cls, trainer.CONFIGS, options)
+        foreign = cli.foreign_flags(cls, trainer.CONFIGS, options)
         if foreign:
             raise CommandError(f"{', '.join(foreign)} do(es) not apply to --algo {algo}.")
         try:
-            config = config_flags.config_from_options(cls, options)
+            config = cli.config_from_options(cls, options)
         except (TypeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Training {algo}: {config}")

@@ -1,0 +1,81 @@
+"""SIGTERM (a scheduler stopping the job) and Ctrl-C (SIGINT) during a training run.
+
+Both raise KeyboardInterrupt, which ends the run as interrupted (registry/training.py), but
+never in the middle of an epoch's end: that is where Keras writes the checkpoints a resume loads
+(BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded.
+A signal arriving then is held until the epoch is recorded, and raised right after.
+
+The handler covers the whole run, from before its record says "running" until it says how the run
+ended: a stop that came earlier would leave a record that says "running" for a dead process, and a
+second signal while the run is being marked interrupted (`make run` sends SIGTERM to the process
+group and its shell's trap sends another) would kill it half-way. So the first signal stops the
+run and later ones are ignored.
+"""
+
+import signal
+from contextlib import contextmanager
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class Stopper:
+    """The run's signal handler, with a window (`hold` … `release`) where a stop waits."""
+
+    def __init__(self):
+        self.holding = False
+        self.pending = None
+        self.stopping = False
+
+    def handler(self, signum, frame):
+        if self.stopping:
+            return  # already stopping: let the run finish saying so
+        if self.holding:
+            self.pending = signum
+            return
+        self.stopping = True
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def hold(self):
+        self.holding = True
+
+    def release(self):
+        self.holding = False
+        if self.pending is not None and not self.stopping:
+            signum, self.pending = self.pending, None
+            self.stopping = True
+            raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextmanager
+    def installed(self):
+        """Handle SIGTERM and SIGINT for the block (in the main thread only; elsewhere, leave them)."""
+        previous = {}
+        try:
+            for signum in SIGNALS:
+                previous[signum] = signal.signal(signum, self.handler)
+        except ValueError:  # not the main thread
+            pass
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def callbacks(self):
+        """(first, last): Keras callbacks to put first and last in fit's list, so that a stop
+        waits from the first epoch-end callback to the last (checkpoints written, epoch recorded)."""
+        import keras
+
+        stopper = self
+
+        class HoldStops(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                stopper.hold()
+
+        class ReleaseStops(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                stopper.release()
+
+            def on_train_end(self, logs=None):
+                stopper.release()
+
+        return HoldStops(), ReleaseStops()
