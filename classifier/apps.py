@@ -17,7 +17,7 @@ class ClassifierConfig(AppConfig):
         for arch, layers in WEIGHT_LAYERS.items()
     ]
     bootstrap_demo = "classifier.bootstrap.make_demo"
-    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/downloads.py).
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/datasets.py).
     datasets = {"caltech101": "classifier.datasets.CALTECH101"}
     demo_data = {"classification": "classifier.demo_data.make_demo_data"}
     demo_data_arguments = {

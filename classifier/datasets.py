@@ -9,7 +9,9 @@ the book and the usual practice drop it), which leaves 101 classes.
 import shutil
 from pathlib import Path
 
-from deepboot.downloads import DatasetSpec, DownloadError, file_digest, safe_extract
+from deepboot.archives import safe_extract
+from deepboot.datasets import DatasetSpec
+from deepboot.downloads import DownloadError, file_digest
 
 INNER_TARBALL = "101_ObjectCategories.tar.gz"
 # md5 of 101_ObjectCategories.tar.gz as torchvision's datasets/caltech.py publishes it.

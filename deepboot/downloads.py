@@ -1,59 +1,30 @@
-"""Fetch a data set archive, check it, and unpack it safely. No Django import: plain functions.
+"""Download a file and check it. No Django import: plain functions.
 
-The pieces, each usable alone:
+The pieces of fetching a data set (deepboot/datasets.py puts them together), each usable alone:
 - `download(url, path)`: streams to `path.part` with a progress bar, resumes a broken download
   with an HTTP Range request (on a retry here, or on the next run), and renames to `path` at the end.
 - `verify_checksum(path, "md5:<hex>" | "sha256:<hex>")`: raises ChecksumError on a mismatch.
-- `safe_extract(archive, dest)`: zip, tar, tar.gz/tgz, tar.bz2, tar.xz. Every member is checked
+- `safe_extract(archive, dest)` (deepboot/archives.py): zip, tar, tar.gz/tgz, tar.bz2, tar.xz. Every member is checked
   BEFORE anything is written: absolute paths, `..` components, links (symbolic or hard) whose
   target leaves `dest`, and device files / FIFOs are refused with UnsafeArchiveError.
-- `fetch_dataset(spec, dest, ...)`: the whole job for one `DatasetSpec`: get the archive (a URL or
+- `fetch_dataset(spec, dest, ...)` (deepboot/datasets.py): the whole job for one `DatasetSpec`: get the archive (a URL or
   a local path), check its checksum, extract it into a staging folder next to `dest`, let the
   spec's `finish(extracted, staging, stdout)` arrange the final layout there, then move the staging
   folder to `dest`. Any failure removes the staging folders: nothing is left half-extracted.
-
-Apps declare their data sets on their AppConfig:
-
-    datasets = {"caltech101": "classifier.datasets.CALTECH101"}   # dotted path to a DatasetSpec
-
-and `python manage.py fetch_dataset NAME` finds them there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import stat
-import sys
-import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 CHUNK = 1024 * 1024
 USER_AGENT = "DeepBoot-fetch_dataset/1.0 (+https://github.com/)"
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A public data set: where its archive lives and how to lay it out once extracted."""
-
-    name: str
-    """Short name used on the command line: "caltech101", "voc2007"."""
-    url: str
-    """The official archive URL."""
-    checksum: str
-    """"md5:<hex>" or "sha256:<hex>" of that archive."""
-    finish: str
-    """Dotted path of `finish(extracted: Path, dest: Path, stdout) -> None`, which arranges the
-    final layout in `dest` from the extracted tree."""
-    description: str = ""
 
 
 class DownloadError(Exception):
@@ -61,10 +32,6 @@ class DownloadError(Exception):
 
 
 class ChecksumError(DownloadError):
-    pass
-
-
-class UnsafeArchiveError(DownloadError):
     pass
 
 
@@ -241,173 +208,3 @@ def _download_once(url, part, *, stdout, timeout, chunk_size):
         progress.close()
     if length is not None and received < length:
         raise _Incomplete(f"got {received} of {length} bytes")
-
-
-def obtain_archive(source, downloads_dir, *, stdout=None, retries=3):
-    """A local archive path for `source` (a URL, which is downloaded, or a local path)."""
-    source = str(source)
-    if is_url(source) and not source.startswith("file:"):
-        name = Path(urllib.parse.urlparse(source).path).name or "archive"
-        target = Path(downloads_dir) / name
-        if target.exists():
-            if stdout is not None:
-                stdout.write(f"  using the archive already downloaded: {target}\n")
-            return target, True
-        if stdout is not None:
-            stdout.write(f"  downloading {source}\n  to {target}\n")
-        return download(source, target, stdout=stdout, retries=retries), True
-    if source.startswith("file:"):
-        source = urllib.request.url2pathname(urllib.parse.urlparse(source).path)
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise DownloadError(f"No archive at {path}.")
-    if stdout is not None:
-        stdout.write(f"  using the local archive {path}\n")
-    return path, False
-
-
-# ---------------------------------------------------------------------------------------- extraction
-
-
-def archive_kind(path):
-    path = Path(path)
-    if zipfile.is_zipfile(path):
-        return "zip"
-    try:
-        if tarfile.is_tarfile(path):
-            return "tar"
-    except OSError:
-        pass
-    raise DownloadError(f"{path.name} is neither a zip nor a tar archive.")
-
-
-def _check_member_name(name):
-    """The normalised relative path of a member, or UnsafeArchiveError."""
-    if not name or "\x00" in name:
-        raise UnsafeArchiveError(f"Refused archive: a member has an invalid name {name!r}.")
-    unified = name.replace("\\", "/")
-    pure = PurePosixPath(unified)
-    if unified.startswith("/") or pure.is_absolute() or (len(unified) > 1 and unified[1] == ":"):
-        raise UnsafeArchiveError(f"Refused archive: member {name!r} has an absolute path.")
-    if ".." in pure.parts:
-        raise UnsafeArchiveError(f"Refused archive: member {name!r} points outside the destination (..).")
-    return pure
-
-
-def _inside(dest, relative):
-    """True when dest/relative (normalised, without following links) stays in dest."""
-    dest = os.path.abspath(dest)
-    target = os.path.abspath(os.path.join(dest, relative))
-    return target == dest or target.startswith(dest + os.sep)
-
-
-def check_tar_members(archive, dest):
-    """Validate every member of an open TarFile; return the list of members."""
-    members = archive.getmembers()
-    for member in members:
-        pure = _check_member_name(member.name)
-        if member.issym():
-            link = member.linkname.replace("\\", "/")
-            if link.startswith("/") or not _inside(dest, os.path.join(str(pure.parent), link)):
-                raise UnsafeArchiveError(
-                    f"Refused archive: symbolic link {member.name!r} -> {member.linkname!r} points outside."
-                )
-        elif member.islnk():
-            link = member.linkname.replace("\\", "/")
-            if link.startswith("/") or ".." in PurePosixPath(link).parts or not _inside(dest, link):
-                raise UnsafeArchiveError(
-                    f"Refused archive: hard link {member.name!r} -> {member.linkname!r} points outside."
-                )
-        elif not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(f"Refused archive: {member.name!r} is a device file or FIFO.")
-    return members
-
-
-def check_zip_members(archive, dest):
-    """Validate every member of an open ZipFile; return the list of infos."""
-    infos = archive.infolist()
-    for info in infos:
-        pure = _check_member_name(info.filename)
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            link = archive.read(info).decode("utf-8", "replace").replace("\\", "/")
-            if link.startswith("/") or not _inside(dest, os.path.join(str(pure.parent), link)):
-                raise UnsafeArchiveError(
-                    f"Refused archive: symbolic link {info.filename!r} -> {link!r} points outside."
-                )
-    return infos
-
-
-def safe_extract(archive_path, dest, *, stdout=None):
-    """Extract a zip or tar archive into `dest`, refusing (before writing anything) any member
-    that could land outside it. Returns `dest`."""
-    archive_path, dest = Path(archive_path), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    kind = archive_kind(archive_path)
-    started = time.monotonic()
-    if kind == "zip":
-        with zipfile.ZipFile(archive_path) as archive:
-            infos = check_zip_members(archive, dest)
-            for info in infos:
-                archive.extract(info, dest)
-            count = len(infos)
-    else:
-        with tarfile.open(archive_path) as archive:
-            members = check_tar_members(archive, dest)
-            # Python's own "data" filter checks the same things again as it writes.
-            archive.extractall(dest, members=members, filter="data")
-            count = len(members)
-    if stdout is not None:
-        stdout.write(f"  extracted {count} entries from {archive_path.name} in {time.monotonic() - started:.1f}s\n")
-    return dest
-
-
-# ---------------------------------------------------------------------------------------- the job
-
-
-def _import(dotted):
-    module_name, _, attribute = dotted.rpartition(".")
-    module = __import__(module_name, fromlist=[attribute])
-    return getattr(module, attribute)
-
-
-def fetch_dataset(spec, dest, *, archive=None, checksum=None, downloads_dir=None, stdout=None,
-                  force=False, retries=3, finish=None):
-    """Get, check, extract and lay out `spec` in `dest`. Returns `dest`.
-
-    archive: a URL or local path instead of `spec.url`; checksum: instead of `spec.checksum`
-    (for a mirror or a test archive); downloads_dir: where downloads are kept (resumable);
-    force: replace an existing, non-empty `dest`; finish: a callable instead of `spec.finish`.
-    """
-    stdout = stdout or sys.stdout
-    dest = Path(dest).resolve()
-    checksum = checksum or spec.checksum
-    parse_checksum(checksum)
-    if dest.exists() and any(dest.iterdir()) and not force:
-        raise DownloadError(f"{dest} already holds data; pass --force to replace it.")
-    downloads_dir = Path(downloads_dir or dest.parent / "downloads")
-    source = archive or spec.url
-    started = time.monotonic()
-    stdout.write(f"Fetching {spec.name}{f' ({spec.description})' if spec.description else ''}\n")
-    archive_path, downloaded = obtain_archive(source, downloads_dir, stdout=stdout, retries=retries)
-    try:
-        verify_checksum(archive_path, checksum, stdout=stdout)
-    except ChecksumError:
-        if downloaded:
-            archive_path.unlink(missing_ok=True)  # a bad download must not be "resumed" next time
-        raise
-    finish = finish or _import(spec.finish)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=dest.parent))
-    try:
-        extracted = safe_extract(archive_path, workdir / "extracted", stdout=stdout)
-        staging = workdir / "final"
-        staging.mkdir()
-        finish(extracted, staging, stdout)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staging, dest)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    stdout.write(f"{spec.name} is ready in {dest} ({time.monotonic() - started:.1f}s)\n")
-    return dest

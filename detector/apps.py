@@ -21,7 +21,7 @@ class DetectorConfig(AppConfig):
         Slot("detection", "yolo26", YOLO26_TRAIN, weight_layers=26, custom_objects=("detector.networks",)),
     ]
     bootstrap_demo = "detector.bootstrap.make_demo_detector"
-    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/downloads.py).
+    # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/datasets.py).
     datasets = {"voc2007": "detector.datasets.VOC2007", "voc2007test": "detector.datasets.VOC2007_TEST"}
     demo_data = {"detection": "detector.demo_data.make_demo_data"}
     demo_data_arguments = {

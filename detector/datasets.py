@@ -12,7 +12,8 @@ and layout files are left out.
 import shutil
 from pathlib import Path
 
-from deepboot.downloads import DatasetSpec, DownloadError
+from deepboot.datasets import DatasetSpec
+from deepboot.downloads import DownloadError
 
 KEPT_SPLIT_FILES = ("train.txt", "val.txt", "trainval.txt", "test.txt")
 

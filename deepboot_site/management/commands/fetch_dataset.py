@@ -1,7 +1,7 @@
 """fetch_dataset NAME: download (or take a local) data set archive, check it, unpack it safely.
 
 The data sets are declared by the apps: `datasets = {"caltech101": "classifier.datasets.CALTECH101"}`
-on an AppConfig names a `deepboot.downloads.DatasetSpec`. The work is in downloads.py.
+on an AppConfig names a `deepboot.datasets.DatasetSpec`. The work is in deepboot/datasets.py.
 """
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
-from deepboot import downloads
+from deepboot import datasets, downloads
 
 
 def dataset_specs():
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         try:
-            downloads.fetch_dataset(
+            datasets.fetch_dataset(
                 spec,
                 dest,
                 archive=options["archive"],
