@@ -99,6 +99,7 @@ def test_train_detector_smoke_registers_the_model_with_its_run(small_scenes):
     run = TrainingRun.objects.get(model=record)
     assert run.status == TrainingRun.Status.FINISHED
     assert len(run.epochs) == 1 and "val_map50" in run.epochs[0]
+    assert run.arguments["epochs"] == 1 and run.arguments["grid"] == 8 and run.arguments["patience"] == 20
     assert set(run.artifacts) >= {"model", "curves", "pr_curves", "detections", "evaluation"}
     folder = registry.absolute_path(record.path).parent
     assert {"curves.png", "pr_test.png", "detections_test.png", "evaluation.json"} <= {p.name for p in folder.iterdir()}

@@ -4,6 +4,7 @@ The training flags come from detector.train.TrainConfig's fields (deepboot/cli.p
 and help text is written once, in the dataclass."""
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         from detector.train import train
 
         config = config_of(options)
+        # The run records the settings it trains with (its page shows them; a rerun resumes by them).
+        options.update({name: value for name, value in asdict(config).items() if name != "data"})
         started = time.monotonic()
         with training.start_run("train_detector", options, task="detection", architecture=config.variant,
                                 stdout=self.stdout, total=config.epochs) as run:
