@@ -115,26 +115,3 @@ def evaluate(detections, ground_truths, class_names, iou_threshold=0.5):
     aps = [r.ap for r in results.values()]
     return (float(np.mean(aps)) if aps else float("nan")), results
 
-
-def plot_precision_recall(results, path, title="Precision-recall (IoU 0.5)"):
-    """Save one PR curve per class (AP in the legend) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6.5, 5))
-    for name, result in sorted(results.items()):
-        axes.plot(result.recall, result.precision, label=f"{name} (AP {result.ap:.3f})")
-    axes.set_xlabel("recall")
-    axes.set_ylabel("precision")
-    axes.set_xlim(0, 1.0)
-    axes.set_ylim(0, 1.02)
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    if results:
-        axes.legend(loc="lower left", fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path

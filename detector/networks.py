@@ -9,6 +9,9 @@ into boxes, confidences and class probabilities, and `detector.loss` trains it.
   each convolution (YOLO v2's addition) lets it train from scratch; `batch_norm=False` is v1.
 - `build_tiny`: a small fully convolutional variant (five 3×3 convolutions and a 1×1 head) that
   trains in minutes and answers in milliseconds on a CPU; 96×96 input, 12×12 grid by default.
+
+`load_model` is the one way the app reads a saved detector back (training's evaluation, the
+`evaluate_detector` command and serving), and `boxes_per_cell` reads B back from its output.
 """
 
 import keras
@@ -109,11 +112,22 @@ def build_tiny(image_size=96, grid=None, boxes=2, classes=20, *, width=16, name=
     return keras.Model(inputs, outputs, name=name)
 
 
-VARIANTS = {"yolo26": build_yolo26, "tiny": build_tiny}
-
-
 def weight_layers(model):
     """(convolutional, dense) layer counts: the layers the book counts."""
     conv = sum(isinstance(layer, layers.Conv2D) for layer in model.layers)
     dense = sum(isinstance(layer, layers.Dense) for layer in model.layers)
     return conv, dense
+
+
+def load_model(path):
+    """A saved detector (.keras), without its optimizer: it is only evaluated or served. Both
+    networks are built from stock Keras layers, so no custom objects are needed."""
+    return keras.saving.load_model(path, compile=False)
+
+
+def boxes_per_cell(model, n_classes):
+    """B of a YOLO model, from its output channels (B*5 + C)."""
+    channels = int(model.output_shape[-1])
+    if (channels - n_classes) % 5 or channels <= n_classes:
+        raise ValueError(f"output channels {channels} do not fit {n_classes} classes")
+    return (channels - n_classes) // 5

@@ -52,7 +52,7 @@ def _load(path):
     """Load a saved detector and run one prediction, so the first request is not the slow one."""
     import numpy as np
 
-    from .train import load_model
+    from .networks import load_model
 
     model = load_model(path)
     size = int(model.input_shape[1])
@@ -92,7 +92,7 @@ def detect(image, threshold=DEFAULT_THRESHOLD, iou_threshold=IOU_THRESHOLD):
 
     from .augment import resize_for_model
     from .boxes import detect_from_output
-    from .train import boxes_per_cell
+    from .networks import boxes_per_cell
 
     from deepboot_site.uploads import source_size
 

@@ -31,6 +31,7 @@ def demo_scenes_dir():
 
 def trained_tiny(scenes):
     """The TrainResult of a tiny detector (64×64, 8×8 grid, 16 short epochs) trained on the scenes."""
+    from deepboot.hooks import TrainHooks
     from detector.train import TrainConfig, TrainResult, train
 
     out_dir = Path(settings.MODELS_DIR) / "detection" / "tests-trained"
@@ -41,7 +42,7 @@ def trained_tiny(scenes):
                               "curves_path": Path(fields["curves_path"])})
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    result = train(TrainConfig(data=str(scenes), **CONFIG), out_dir, stdout=io.StringIO(), verbose=0)
+    result = train(TrainConfig(data=str(scenes), **CONFIG), out_dir, TrainHooks(verbose=0))
     saved.write_text(json.dumps({**result.__dict__, "model_path": str(result.model_path),
                                  "curves_path": str(result.curves_path)}))
     return result

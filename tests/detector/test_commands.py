@@ -201,3 +201,37 @@ def test_bootstrap_demo_trains_activates_and_then_does_nothing(settings, tmp_pat
     make_demo_detector(again, None)
     assert "nothing to do" in again.getvalue()
     assert registry.active_record("detection", "tiny").pk == record.pk
+
+
+def train_detector_parser():
+    from detector.management.commands.train_detector import Command
+
+    return Command().create_parser("manage.py", "train_detector")
+
+
+def test_train_detector_flags_come_from_the_config_with_the_documented_defaults():
+    from deepboot import cli
+    from detector.train import TrainConfig
+
+    parser = train_detector_parser()
+    given = vars(parser.parse_args(["--data", "d"]))
+    assert cli.config_from_options(TrainConfig, {**given, "data": "d"}) == TrainConfig(data="d")
+    help_text = " ".join(parser.format_help().split())
+    for flag in ("--variant", "--epochs", "--patience", "--batch-size", "--image-size", "--grid", "--lr", "--seed",
+                 "--no-augment", "--activate", "--distribute", "--mixed-precision", "--jit", "--note", "--demo"):
+        assert flag in help_text
+    assert "(default 150)" in help_text and "(default 20)" in help_text and "(default tiny)" in help_text
+
+
+def test_train_detector_flags_set_the_config_fields():
+    from deepboot import cli
+    from detector.train import TrainConfig
+
+    options = vars(train_detector_parser().parse_args(
+        ["--data", "d", "--variant", "yolo26", "--no-augment", "--patience", "0", "--image-size", "128",
+         "--grid", "2", "--lr", "5e-4", "--batch-size", "8"]))
+    config = cli.config_from_options(TrainConfig, {**options, "data": "d"})
+    assert config == TrainConfig(data="d", variant="yolo26", augment=False, patience=0, image_size=128, grid=2,
+                                 lr=5e-4, batch_size=8)
+    with pytest.raises(CommandError, match="invalid choice"):
+        train_detector_parser().parse_args(["--data", "d", "--variant", "yolo3"])

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def test_mirrored_training_reports_the_same_loss_scale_as_one_device(tmp_path):
     from detector.demo_data import make_demo_data
+    from deepboot.hooks import TrainHooks
     from detector.train import TrainConfig, train
 
     make_demo_data(tmp_path / "scenes", seed=9, images=12, stdout=io.StringIO())
@@ -35,7 +36,7 @@ def test_mirrored_training_reports_the_same_loss_scale_as_one_device(tmp_path):
 
     # The same run on one device, here: same data, order and initial weights, global batch 8.
     single = train(TrainConfig(data=str(tmp_path / "scenes"), epochs=1, batch_size=8, image_size=32, grid=4,
-                               augment=False, seed=3), tmp_path / "single", stdout=io.StringIO(), verbose=0)
+                               augment=False, seed=3), tmp_path / "single", TrainHooks(verbose=0))
     # Only batch-norm statistics (per replica) differ; a loss summed over replicas would be twice as large.
     ratio = mirrored.epochs[0]["loss"] / single.history["loss"][0]
     assert 0.75 < ratio < 1.3, (mirrored.epochs, single.history)

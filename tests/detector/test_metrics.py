@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detector.boxes import Detection
-from detector.metrics import GroundTruth, average_precision, evaluate, evaluate_class, plot_precision_recall
+from detector.metrics import GroundTruth, average_precision, evaluate, evaluate_class
 
 
 def test_all_point_ap_of_a_perfect_ranking_is_one():
@@ -102,10 +102,3 @@ def test_no_ground_truth_at_all_gives_nan():
     map50, per_class = evaluate({"a": []}, {"a": []}, ["cat"])
     assert math.isnan(map50) and per_class == {}
 
-
-def test_precision_recall_plot_is_a_png(tmp_path):
-    _, per_class = evaluate(
-        {"a": [Detection((0, 0, 10, 10), "cat", 0.9)]}, {"a": [("cat", [0, 0, 10, 10], False)]}, ["cat"]
-    )
-    path = plot_precision_recall(per_class, tmp_path / "pr.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

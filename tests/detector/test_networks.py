@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from detector.networks import YOLO_V1_LAYERS, build_tiny, build_yolo26, weight_layers
+from detector.networks import YOLO_V1_LAYERS, boxes_per_cell, build_tiny, build_yolo26, load_model, weight_layers
 
 
 def test_yolo26_has_24_convolutional_and_2_dense_layers_and_a_grid_output():
@@ -59,3 +59,14 @@ def test_last_layer_stays_float32_under_mixed_precision():
         keras.config.set_dtype_policy(previous)
     assert tiny.get_layer("conv1").compute_dtype == "float16"
     assert tiny.output.dtype == "float32" and yolo.output.dtype == "float32"
+
+
+def test_a_saved_tiny_detector_loads_back_with_the_same_outputs_and_boxes_per_cell(tmp_path):
+    model = build_tiny(image_size=32, grid=4, boxes=3, classes=5, width=8)
+    model.save(tmp_path / "tiny.keras")
+    loaded = load_model(tmp_path / "tiny.keras")
+    pixels = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict_on_batch(pixels), model.predict_on_batch(pixels), rtol=1e-5, atol=1e-6)
+    assert boxes_per_cell(loaded, 5) == 3
+    with pytest.raises(ValueError, match="do not fit"):
+        boxes_per_cell(loaded, 7)

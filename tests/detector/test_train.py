@@ -1,6 +1,7 @@
 """Training: the core on the session's demo scenes, and train_detector as a smoke test."""
 
 import io
+import json
 import math
 
 import pytest
@@ -27,16 +28,6 @@ def test_the_briefly_trained_detector_beats_chance_on_validation(trained_detecto
     assert trained_detector.val_map50 > 0.4
 
 
-def test_saved_model_evaluates_the_same_after_reloading(trained_detector, demo_scenes):
-    from detector.train import evaluate_saved
-
-    map50, per_class, n_images = evaluate_saved(trained_detector.model_path, demo_scenes,
-                                                trained_detector.class_names, split="val")
-    assert n_images == 16
-    assert map50 == pytest.approx(trained_detector.val_map50, abs=1e-6)
-    assert set(per_class) <= set(trained_detector.class_names)
-
-
 def test_config_fills_in_the_variant_defaults():
     assert TrainConfig(data="x").resolved().image_size == 96
     assert TrainConfig(data="x").resolved().grid == 12
@@ -44,6 +35,40 @@ def test_config_fills_in_the_variant_defaults():
     assert (yolo.image_size, yolo.grid) == (448, 7)
     with pytest.raises(ValueError):
         TrainConfig(data="x", variant="yolo3").resolved()
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"image_size": 100}, "power of two"),
+        ({"image_size": 64, "grid": 64}, "power of two"),
+        ({"variant": "yolo26", "image_size": 100}, "multiple of 64"),
+    ],
+)
+def test_config_refuses_an_input_the_network_cannot_take_without_building_it(fields, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(data="x", **fields).resolved()
+
+
+def test_train_goes_through_the_hooks_it_is_given(small_scenes, tmp_path):
+    """The fit's callbacks come from hooks.callbacks("fit", ours), the progress lines go to
+    hooks.say, and a resumed run's earlier epochs start the history."""
+    from deepboot.hooks import TrainHooks
+    from detector.train import train
+
+    asked, out = [], io.StringIO()
+
+    def callbacks(stage, extra):
+        asked.append((stage, [type(c).__name__ for c in extra]))
+        return extra
+
+    hooks = TrainHooks(verbose=0, stdout=out, callbacks=callbacks)
+    config = TrainConfig(data=str(small_scenes), epochs=1, batch_size=4, image_size=32, grid=4)
+    result = train(config, tmp_path / "run", hooks)
+    [(stage, names)] = asked
+    assert stage == "fit" and {"ValidationMAP", "ModelCheckpoint", "CSVLogger"} <= set(names)
+    assert "epoch 1: val_map50" in out.getvalue() and "Network tiny" in out.getvalue()
+    assert len(result.history["loss"]) == 1 and result.model_path.is_file()
 
 
 @pytest.fixture
@@ -74,7 +99,14 @@ def test_train_detector_smoke_registers_the_model_with_its_run(small_scenes):
     run = TrainingRun.objects.get(model=record)
     assert run.status == TrainingRun.Status.FINISHED
     assert len(run.epochs) == 1 and "val_map50" in run.epochs[0]
-    assert set(run.artifacts) >= {"model", "curves", "pr_curves", "detections"}
+    assert run.arguments["epochs"] == 1 and run.arguments["grid"] == 8 and run.arguments["patience"] == 20
+    assert set(run.artifacts) >= {"model", "curves", "pr_curves", "detections", "evaluation"}
+    folder = registry.absolute_path(record.path).parent
+    assert {"curves.png", "pr_test.png", "detections_test.png", "evaluation.json"} <= {p.name for p in folder.iterdir()}
+    evaluation = json.loads((folder / "evaluation.json").read_text())
+    assert evaluation["n_images"] == 2 and evaluation["split"] == "test"
+    assert evaluation["map50"] == pytest.approx(record.metrics["map50"], abs=1e-4)
+    assert set(evaluation["ap"]) == set(record.metrics["ap"])
 
 
 @pytest.mark.django_db
@@ -120,14 +152,17 @@ def test_tiny_yolo_learns_scenes_unlike_the_demos_and_finds_objects_in_fresh_one
     """200 generated scenes of rings, bars and dot clusters in any colour on noise (tests/detector/
     scenes.py), no split files: 40 short epochs at 64×64 reach mAP@0.5 of about 0.31 on 60 fresh
     scenes of another seed (an untrained network scores about 0)."""
+    from deepboot.hooks import TrainHooks
     from detector.data import DetectionData
-    from detector.train import evaluate_model, load_model, train
+    from detector.evaluate import evaluate_model
+    from detector.networks import load_model
+    from detector.train import train
     from tests.detector.scenes import make_scenes
 
     scenes = make_scenes(tmp_path / "scenes", images=200, seed=5)
     fresh = make_scenes(tmp_path / "fresh", images=60, seed=6)
     config = TrainConfig(data=str(scenes), epochs=40, patience=0, batch_size=16, image_size=64, grid=8, lr=5e-3)
-    result = train(config, tmp_path / "run", stdout=io.StringIO(), verbose=0)
+    result = train(config, tmp_path / "run", TrainHooks(verbose=0))
     model = load_model(result.model_path)
     map50, _, n_images = evaluate_model(model, DetectionData.load(fresh, "all", class_names=result.class_names),
                                         result.class_names)
@@ -137,7 +172,6 @@ def test_tiny_yolo_learns_scenes_unlike_the_demos_and_finds_objects_in_fresh_one
 @pytest.mark.django_db(transaction=True)
 def test_train_detector_stopped_and_resumed_keeps_one_folder_and_the_whole_history(small_scenes, tmp_path):
     """SIGTERM after epoch 1, the same command again: history, curves and metrics cover epochs 1-3."""
-    import json
     import signal
     import subprocess
     import sys

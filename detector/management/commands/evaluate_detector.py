@@ -2,7 +2,6 @@
 
 import json
 import math
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +31,14 @@ class Command(BaseCommand):
                             help="Lowest detection score counted (default 0.01).")
 
     def _record(self, options):
+        """(the registry entry to evaluate, its model file)."""
+        record = self._entry(options)
+        path = registry.absolute_path(record.path)
+        if not path.exists():
+            raise CommandError(f"The file of model #{record.pk} is missing: {path}")
+        return record, path
+
+    def _entry(self, options):
         from registry.models import TrainedModel
         from detector import service
 
@@ -63,19 +70,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from detector import voc
         from detector.data import DetectionData
-        from detector.metrics import plot_precision_recall
-        from detector.train import evaluate_model, load_model
+        from detector.evaluate import evaluate_data
+        from detector.networks import load_model
 
         if not 0 <= options["score_threshold"] <= 1:
             raise CommandError("--score-threshold must be between 0 and 1.")
         for name in ("data", "json", "plot"):  # call_command passes strings as they are
             if options[name] is not None:
                 options[name] = Path(options[name])
-        record = self._record(options)
+        record, path = self._record(options)
         data_dir = options["data"].expanduser().resolve()
-        path = registry.absolute_path(record.path)
-        if not path.exists():
-            raise CommandError(f"The file of model #{record.pk} is missing: {path}")
         try:
             data = DetectionData.load(data_dir, options["split"], class_names=record.class_names)
         except voc.VocError as exc:
@@ -84,44 +88,22 @@ class Command(BaseCommand):
             f"Evaluating model #{record.pk} ({record.architecture}, {len(record.class_names)} classes) on "
             f"{len(data)} images of {data_dir} (split {options['split']}: {voc.split_description(data_dir)})"
         )
-        started = time.monotonic()
-        model = load_model(path)
         pr_path = self._plot_path(options, record, data_dir)
-        examples_path = pr_path.with_name(pr_path.stem.removesuffix(".pr") + ".detections.png")
-        examples_path.parent.mkdir(parents=True, exist_ok=True)
-        map50, per_class, n_images = evaluate_model(model, data, list(record.class_names),
-                                                    score_threshold=options["score_threshold"],
-                                                    examples_png=examples_path)
-        seconds = time.monotonic() - started
-        if math.isnan(map50):
+        evaluation = evaluate_data(
+            load_model(path), data, list(record.class_names), score_threshold=options["score_threshold"],
+            pr_png=pr_path, detections_png=pr_path.with_name(pr_path.stem.removesuffix(".pr") + ".detections.png"),
+            title=f"{record.architecture} #{record.pk} on {data_dir.name} ({options['split']})",
+        )
+        if math.isnan(evaluation.map50):
             raise CommandError("None of the model's classes appears in these annotations: no mAP to compute.")
-        for name, result in per_class.items():
-            self.stdout.write(f"  {name:>14}: AP {result.ap:.4f}  ({result.n_ground_truth} objects, "
-                              f"{result.n_detections} detections)")
-
-        plot_path = self._plot_path(options, record, data_dir)
-        plot_path.parent.mkdir(parents=True, exist_ok=True)
-        plot_precision_recall(per_class, plot_path, f"{record.architecture} #{record.pk} on {data_dir.name} "
-                              f"({options['split']}): mAP@0.5 {map50:.3f}")
-        report = {
-            "map50": round(map50, 6),
-            "ap": {name: round(result.ap, 6) for name, result in per_class.items()},
-            "n_images": n_images,
-            "n_objects": sum(result.n_ground_truth for result in per_class.values()),
-            "split": options["split"],
-            "data": str(data_dir),
-            "model": {"id": record.pk, "architecture": record.architecture},
-            "iou_threshold": 0.5,
-            "interpolation": "all-point",
-            "seconds": round(seconds, 2),
-            "pr_png": str(plot_path),
-            "detections_png": str(examples_path),
-        }
+        for line in evaluation.class_lines():
+            self.stdout.write(line)
         if options["json"]:
             options["json"].parent.mkdir(parents=True, exist_ok=True)
+            report = evaluation.as_json(model={"id": record.pk, "architecture": record.architecture})
             options["json"].write_text(json.dumps(report, indent=2))
             self.stdout.write(f"JSON: {options['json']}")
-        self.stdout.write(f"Precision-recall plot: {plot_path}\nBoxes on the first images: {examples_path}")
+        self.stdout.write(f"Precision-recall plot: {pr_path}\nBoxes on the first images: {evaluation.detections_png}")
         self.stdout.write(self.style.SUCCESS(
-            f"mAP@0.5 {map50:.4f} on {n_images} images ({seconds:.1f}s)"
+            f"mAP@0.5 {evaluation.map50:.4f} on {evaluation.n_images} images ({evaluation.seconds:.1f}s)"
         ))
