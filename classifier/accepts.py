@@ -18,7 +18,9 @@ def check(model):
             f"A classifier takes RGB images of a fixed size, (batch, height, width, 3); this model takes {inputs}."
         )
     if len(outputs) != 2 or outputs[1] is None or outputs[1] < 2:
-        raise ImportRefused(f"A classifier outputs one probability per class, (batch, classes >= 2); this model outputs {outputs}.")
+        raise ImportRefused(
+            f"A classifier outputs one probability per class, (batch, classes >= 2); this model outputs {outputs}."
+        )
     probabilities = predict_blank(model, inputs[1:])
     if np.any(probabilities < -1e-6) or not np.allclose(probabilities.sum(axis=-1), 1.0, atol=1e-3):
         raise ImportRefused("A classifier must end in a softmax (probabilities summing to 1); this one does not.")
