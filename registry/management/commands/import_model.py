@@ -25,7 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path, help="The model file (.keras), e.g. copied from a GPU host.")
         parser.add_argument("--task", required=True, choices=[served.task for served in slots.declared()],
                             help="Which task it serves.")
-        parser.add_argument("--arch", required=True, help="Its slot's architecture (cnn9, vgg16, resnet152, tiny, dqn…).")
+        architectures = ", ".join(dict.fromkeys(slot.architecture for slot in registry.all_slots()))
+        parser.add_argument("--arch", required=True, help=f"Its slot's architecture ({architectures}).")
         parser.add_argument("--activate", action="store_true", help="Make it the active model of its slot.")
         parser.add_argument(
             "--class-names",
