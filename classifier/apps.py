@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from registry.slots import Slot
+from registry.slots import Slot, TaskSlots
 
 DEMO_TRAIN = "python manage.py bootstrap  (or: python manage.py train_classifier --arch {arch} --data DIR --activate)"
 # What each slot accepts: the network classifier/networks.py builds (its model.name is the
@@ -11,11 +11,15 @@ WEIGHT_LAYERS = {"cnn9": 9, "vgg16": 14, "resnet152": 156}
 class ClassifierConfig(AppConfig):
     name = "classifier"
     verbose_name = "Image classification"
-    model_slots = [
-        Slot("classification", arch, DEMO_TRAIN.format(arch=arch), weight_layers=layers,
-             custom_objects=("classifier.networks",))
-        for arch, layers in WEIGHT_LAYERS.items()
-    ]
+    # What the registry serves and imports for this app (registry/slots.py), by dotted path.
+    slots = TaskSlots(
+        "classification",
+        slots=tuple(Slot("classification", arch, DEMO_TRAIN.format(arch=arch), weight_layers=layers)
+                    for arch, layers in WEIGHT_LAYERS.items()),
+        loader="classifier.networks.load_model",
+        check="classifier.accepts.check",
+        class_names="classifier.accepts.fit_class_names",
+    )
     bootstrap_demo = "classifier.bootstrap.make_demo"
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/datasets.py).
     datasets = {"caltech101": "classifier.datasets.CALTECH101"}

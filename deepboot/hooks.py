@@ -6,7 +6,7 @@ Every app's `train.py` exposes
 
 `config` is the app's frozen config dataclass (its fields are the command's flags), `out_dir` the
 folder the run writes its files to, and `hooks` what the caller plugs in: a recorded run on the site
-(`registry.training.Run.hooks()`) gives its strategy, precision, checkpoint-and-record callbacks and
+(`registry.run.Run.hooks()`) gives its strategy, precision, checkpoint-and-record callbacks and
 the epochs of earlier attempts; a test or a benchmark passes `TrainHooks()` or a few fields of it.
 The trainer knows nothing of Django, the database or the command line.
 """

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from registry.slots import Slot
+from registry.slots import Slot, TaskSlots
 
 YOLO26_TRAIN = (
     "python manage.py train_detector --variant yolo26 --data var/data/voc2007 --epochs 135 --mixed-precision "
@@ -11,15 +11,21 @@ YOLO26_TRAIN = (
 class DetectorConfig(AppConfig):
     name = "detector"
     verbose_name = "Object detection"
-    model_slots = [
-        Slot(
-            "detection",
-            "tiny",
-            "python manage.py bootstrap  (or: python manage.py train_detector --variant tiny --data DIR --activate)",
-            custom_objects=("detector.networks",),  # tiny's layer count follows its input size
+    # What the registry serves and imports for this app (registry/slots.py), by dotted path.
+    slots = TaskSlots(
+        "detection",
+        slots=(
+            Slot(  # tiny's layer count follows its input size
+                "detection",
+                "tiny",
+                "python manage.py bootstrap  (or: python manage.py train_detector --variant tiny --data DIR --activate)",
+            ),
+            Slot("detection", "yolo26", YOLO26_TRAIN, weight_layers=26),
         ),
-        Slot("detection", "yolo26", YOLO26_TRAIN, weight_layers=26, custom_objects=("detector.networks",)),
-    ]
+        loader="detector.networks.load_model",
+        check="detector.accepts.check",
+        class_names="detector.accepts.fit_class_names",
+    )
     bootstrap_demo = "detector.bootstrap.make_demo_detector"
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/datasets.py).
     datasets = {"voc2007": "detector.datasets.VOC2007", "voc2007test": "detector.datasets.VOC2007_TEST"}

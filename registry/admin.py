@@ -52,7 +52,7 @@ class TrainedModelAdmin(admin.ModelAdmin):
         for record in queryset.order_by("created", "pk"):  # the newest selected wins its slot
             chosen.setdefault((record.task, record.architecture), []).append(record)
         for (task, architecture), records in chosen.items():
-            winner = registry.activate(records[-1].pk, by=by, via="admin")
+            winner = registry.activate_model(records[-1].pk, by=by, via="admin")
             skipped = ", ".join(f"#{r.pk}" for r in records[:-1])
             note = f" ({skipped} of the same slot also selected, not activated: one model per slot)" if skipped else ""
             level = messages.WARNING if skipped else messages.SUCCESS

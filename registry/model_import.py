@@ -1,41 +1,25 @@
 """Checking a `.keras` file trained elsewhere before it joins the registry (`import_model`).
 
-`inspect(path, task, class_names)` loads the file the way the site will serve it and checks that
-it fits the task's service:
+`inspect(path, served, ...)` loads the file the way the site will serve it and checks that it fits
+the task's service. What a task accepts is declared by the app that serves it (`served`, its
+TaskSlots: registry/slots.py): its loader, its input and output shape rules (`check(model) -> Fit`,
+e.g. classifier/accepts.py) and how class names fit the outputs. Given the slot, it also checks the
+architecture the slot accepts: the network's own name and weight-layer count; a network named for
+another task's slot is refused as the wrong task.
 
-- classification: raw RGB pixels `(batch, H, W, 3)` in, `(batch, classes)` softmax probabilities
-  out (each row sums to 1), at least two classes, one class name per output;
-- detection: raw RGB pixels `(batch, S, S, 3)` in, the YOLO output `(batch, G, G, B*5 + C)` out,
-  with `S` a multiple of `G` and `C` class names (so `B = (channels - C) / 5` boxes per cell);
-- tictactoe: the board from the side to move `(batch, 18)` in, one Q-value per cell `(batch, 9)` out.
-
-Given the slot, it checks the architecture the slot declares it accepts (registry/slots.py):
-the network's own name and weight-layer count; a network named for another task's slot is refused
-as the wrong task.
-
-It runs one prediction on a blank input to prove the model computes, and returns what the registry
-keeps (input size, preprocessing, weight layers, parameters, sha256). Errors are `ImportRefused`
-with one sentence a person can act on. No Django here.
+The apps' rules run one prediction on a blank input (`predict_blank`) to prove the model computes;
+`inspect` returns what the registry keeps (input size, preprocessing, weight layers, parameters,
+sha256). Errors are `ImportRefused` with one sentence a person can act on. No Django here, and no
+app: the rules come in with `served`.
 """
 
 import hashlib
 import zipfile
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 
 import numpy as np
 
-TASKS = ("classification", "detection", "tictactoe")
-# Modules that register the custom layers a task's saved models may hold (e.g. classifier's
-# `Preprocess`), imported before loading, as the apps' services do. The slots the apps declare
-# name theirs too (Slot.custom_objects); these are the defaults when no slot is given.
-CUSTOM_OBJECT_MODULES = {
-    "classification": ("classifier.networks",),
-    "detection": ("detector.networks",),
-    "tictactoe": ("tictactoe.dqn",),
-}
-TICTACTOE_INPUT, TICTACTOE_OUTPUT = 18, 9
 # How much of a library's own error message a refusal quotes (Keras' can run to kilobytes).
 QUOTE_CHARS = 160
 # What a failed load of a damaged or foreign file raises (Keras, h5py, zipfile, JSON).
@@ -59,6 +43,18 @@ class Inspection:
     outputs: int
     details: dict = field(default_factory=dict)
     sha256: str = ""
+
+
+@dataclass
+class Fit:
+    """What an app's `check(model)` found: the input size the service feeds (e.g. [height, width]),
+    the output units (classes, channels or Q-values), details the registry keeps with the run, and
+    the preprocessing inside the model when the app knows it (None: the generic guess)."""
+
+    input_size: list
+    outputs: int
+    details: dict = field(default_factory=dict)
+    preprocessing: str | None = None
 
 
 def read_class_names(path):
@@ -114,18 +110,15 @@ def check_archive(path):
         raise ImportRefused(f"{path.name} is not a Keras archive (a zip holding config.json and the weights).") from None
 
 
-def load(path, task, custom_object_modules=None):
-    """The model in `path`, loaded without its optimizer (safe mode: no arbitrary code).
-    `custom_object_modules` (default: those of `task`) are imported first."""
+def load(path, loader):
+    """The model in `path`, loaded by the app's `loader` without its optimizer (Keras' safe mode:
+    no arbitrary code)."""
     import keras
 
     path = Path(path)
     check_archive(path)
-    modules = CUSTOM_OBJECT_MODULES.get(task, ()) if custom_object_modules is None else custom_object_modules
-    for module in modules:
-        import_module(module)
     try:
-        model = keras.saving.load_model(path, compile=False)
+        model = loader(path)
     except LOAD_ERRORS as exc:
         raise ImportRefused(f"{path.name} does not load as a Keras model ({quote(exc)}).") from None
     if not isinstance(model, keras.Model) or len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -146,28 +139,37 @@ def weight_layers(model):
     return count
 
 
-def preprocessing_of(model):
-    """The input scaling inside the model, as the registry names it."""
+def find_layer(model, wanted):
+    """The first layer for which `wanted(layer)` holds, nested models included, or None."""
     import keras
 
     for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found = preprocessing_of(layer)
-            if found:
-                return found
-        mode = getattr(layer, "mode", None)
-        if layer.__class__.__name__ == "Preprocess" and mode:
-            return str(mode)
-        if isinstance(layer, keras.layers.Rescaling):
-            return "rescale"
-    return ""
+        found = find_layer(layer, wanted) if isinstance(layer, keras.Model) else None
+        if found is not None:
+            return found
+        if wanted(layer):
+            return layer
+    return None
 
 
-def _shape(tensor):
-    return tuple(None if d is None else int(d) for d in tensor.shape)
+def preprocessing_of(model):
+    """The generic guess at the input scaling inside the model: "rescale" for a Rescaling layer."""
+    import keras
+
+    return "rescale" if find_layer(model, lambda layer: isinstance(layer, keras.layers.Rescaling)) else ""
 
 
-def _predict_blank(model, shape):
+def io_shapes(model):
+    """The model's input and output shapes, batch included, as tuples (None for a free size)."""
+    return tuple(_dims(model.inputs[0])), tuple(_dims(model.outputs[0]))
+
+
+def _dims(tensor):
+    return [None if d is None else int(d) for d in tensor.shape]
+
+
+def predict_blank(model, shape):
+    """The model's output on one all-zero input of `shape` (no batch), refused when it fails or is not finite."""
     from keras import ops
 
     blank = np.zeros((1, *shape), dtype="float32")
@@ -178,59 +180,6 @@ def _predict_blank(model, shape):
     if not np.all(np.isfinite(output)):
         raise ImportRefused("The model's output on a blank input is not finite (NaN or infinity).")
     return output
-
-
-def _classification(model):
-    inputs, outputs = _shape(model.inputs[0]), _shape(model.outputs[0])
-    if len(inputs) != 4 or inputs[-1] != 3 or None in inputs[1:3]:
-        raise ImportRefused(
-            f"A classifier takes RGB images of a fixed size, (batch, height, width, 3); this model takes {inputs}."
-        )
-    if len(outputs) != 2 or outputs[1] is None or outputs[1] < 2:
-        raise ImportRefused(f"A classifier outputs one probability per class, (batch, classes >= 2); this model outputs {outputs}.")
-    probabilities = _predict_blank(model, inputs[1:])
-    if np.any(probabilities < -1e-6) or not np.allclose(probabilities.sum(axis=-1), 1.0, atol=1e-3):
-        raise ImportRefused("A classifier must end in a softmax (probabilities summing to 1); this one does not.")
-    return list(inputs[1:3]), outputs[1], {}
-
-
-def _detection(model):
-    inputs, outputs = _shape(model.inputs[0]), _shape(model.outputs[0])
-    if len(inputs) != 4 or inputs[-1] != 3 or None in inputs[1:3] or inputs[1] != inputs[2]:
-        raise ImportRefused(
-            f"A detector takes square RGB images of a fixed size, (batch, S, S, 3); this model takes {inputs}."
-        )
-    if len(outputs) != 4 or None in outputs[1:] or outputs[1] != outputs[2]:
-        raise ImportRefused(f"A detector outputs a YOLO grid, (batch, G, G, boxes*5 + classes); this model outputs {outputs}.")
-    size, grid, channels = inputs[1], outputs[1], outputs[3]
-    if size % grid:
-        raise ImportRefused(f"The input size {size} is not a multiple of the output grid {grid}.")
-    _predict_blank(model, inputs[1:])
-    return [size, size], channels, {"grid": grid}
-
-
-def _tictactoe(model):
-    inputs, outputs = _shape(model.inputs[0]), _shape(model.outputs[0])
-    if inputs[1:] != (TICTACTOE_INPUT,) or outputs[1:] != (TICTACTOE_OUTPUT,):
-        raise ImportRefused(
-            f"A tic-tac-toe agent maps the board (batch, {TICTACTOE_INPUT}) to Q-values (batch, {TICTACTOE_OUTPUT}); "
-            f"this model maps {inputs} to {outputs}."
-        )
-    _predict_blank(model, inputs[1:])
-    return [TICTACTOE_INPUT], TICTACTOE_OUTPUT, {}
-
-
-CHECKS = {"classification": _classification, "detection": _detection, "tictactoe": _tictactoe}
-
-
-def names_fit(task, outputs, class_names):
-    """Whether `class_names` fit a model of `task` with `outputs` output units (channels)."""
-    if task == "classification":
-        return len(class_names) == outputs
-    if task == "detection":
-        classes = len(class_names)
-        return classes >= 1 and outputs > classes and (outputs - classes) % 5 == 0
-    return True
 
 
 def check_task(model, task, slots):
@@ -246,54 +195,48 @@ def check_task(model, task, slots):
             )
 
 
-def inspect(path, task, class_names=None, fallback_class_names=None, *, slot=None, slots=()):
-    """Load `path` and check it fits `task` (and, given `slot`, its architecture; `slots`, every
-    declared slot, lets a network of another task be named as such). `class_names` are the user's;
-    `fallback_class_names` (those of the slot's current model) are used when they fit the model's
-    output. Returns an Inspection, or raises ImportRefused."""
-    if task not in CHECKS:
-        raise ImportRefused(f"Unknown task {task!r}; choose from {', '.join(TASKS)}.")
-    modules = tuple(dict.fromkeys(module for s in slots for module in s.custom_objects)) or None
-    model = load(path, task, modules)
-    check_task(model, task, slots)
-    input_size, outputs, details = CHECKS[task](model)
+def inspect(path, served, class_names=None, fallback_class_names=None, *, slot=None, declared=()):
+    """Load `path` and check it fits the task `served` declares (registry/slots.py TaskSlots; and,
+    given `slot`, its architecture). `declared`, every app's TaskSlots, lets a network of another
+    task load (its app's custom layers registered) and be named as such. `class_names` are the
+    user's; `fallback_class_names` (those of the slot's current model) are used when they fit the
+    model's output. Returns an Inspection, or raises ImportRefused."""
+    for other in declared:
+        other.resolve_loader()
+    model = load(path, served.load_model)
+    slots = [s for other in declared for s in other.slots]
+    check_task(model, served.task, slots)
+    fit = served.check_model(model)
     layers = weight_layers(model)
     if slot is not None and slot.refusal(model.name, layers):
         raise ImportRefused(slot.refusal(model.name, layers))
-    names = []
-    if task in ("classification", "detection"):
-        if class_names is not None:
-            if not names_fit(task, outputs, class_names):
-                raise ImportRefused(_misfit(task, outputs, len(class_names), "--class-names"))
-            names = list(class_names)
-        elif fallback_class_names and names_fit(task, outputs, fallback_class_names):
-            names = list(fallback_class_names)
-        elif fallback_class_names:
-            raise ImportRefused(
-                _misfit(task, outputs, len(fallback_class_names), "the slot's current model")
-                + " Pass --class-names FILE (one name per line)."
-            )
-        else:
-            raise ImportRefused(
-                "No class names: pass --class-names FILE (one name per line, in the model's output order); "
-                "none could be taken from the slot, which has no model yet."
-            )
-        if task == "detection":
-            details["boxes"] = (outputs - len(names)) // 5
+    names, details = [], dict(fit.details)
+    if served.takes_class_names:
+        names, implied = _class_names(served, fit.outputs, class_names, fallback_class_names)
+        details.update(implied)
     return Inspection(
         model=model,
-        input_size=input_size,
+        input_size=fit.input_size,
         class_names=names,
-        preprocessing=preprocessing_of(model),
+        preprocessing=preprocessing_of(model) if fit.preprocessing is None else fit.preprocessing,
         layers=layers,
         parameters=int(model.count_params()),
-        outputs=outputs,
+        outputs=fit.outputs,
         details=details,
         sha256=sha256(path),
     )
 
 
-def _misfit(task, outputs, count, source):
-    if task == "classification":
-        return f"The model has {outputs} outputs but {source} gives {count} class names."
-    return f"The model's {outputs} output channels do not fit {count} classes from {source} (need boxes*5 + {count})."
+def _class_names(served, outputs, given, fallback):
+    """The class names to keep and the details they imply: the user's, else the slot's when they fit."""
+    if given is not None:
+        return list(given), served.fit_class_names(outputs, given, "--class-names")
+    if not fallback:
+        raise ImportRefused(
+            "No class names: pass --class-names FILE (one name per line, in the model's output order); "
+            "none could be taken from the slot, which has no model yet."
+        )
+    try:
+        return list(fallback), served.fit_class_names(outputs, fallback, "the slot's current model")
+    except ImportRefused as exc:
+        raise ImportRefused(f"{exc} Pass --class-names FILE (one name per line).") from None

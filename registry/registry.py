@@ -1,9 +1,10 @@
 """Register, activate and serve trained models.
 
 Each app declares its slots (task, architecture, the command that fills it, the network it
-accepts) on its AppConfig as `model_slots`. Every change of a slot's active model (activate,
-deactivate, roll back) is recorded as an `Activation`: who, when, how, what it replaced. `load_active` keeps one loaded copy of each slot's active model per process,
-loads it lazily under a lock, and notices a newly activated version on the next call, so a
+accepts, the loader of its models) on its AppConfig as `slots` (registry/slots.py). Every change
+of a slot's active model (activate, deactivate, roll back) is recorded as an `Activation`: who,
+when, how, what it replaced. `load_active` keeps one loaded copy of each slot's active model per
+process, loads it lazily under a lock, and notices a newly activated version on the next call, so a
 `manage.py activate_model` takes effect without a restart.
 """
 
@@ -14,15 +15,14 @@ import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import slots
 from .models import Activation, TrainedModel
-from .slots import Slot  # noqa: F401  (re-exported for the apps)
 
 
 class ModelUnavailable(Exception):
@@ -31,10 +31,7 @@ class ModelUnavailable(Exception):
 
 def all_slots():
     """Every slot declared by the installed apps, in app order."""
-    slots = []
-    for config in apps.get_app_configs():
-        slots.extend(getattr(config, "model_slots", ()))
-    return slots
+    return [slot for served in slots.declared() for slot in served.slots]
 
 
 def find_slot(task, architecture):
@@ -43,10 +40,9 @@ def find_slot(task, architecture):
 
 
 def slot_command(task, architecture):
-    for slot in all_slots():
-        if (slot.task, slot.architecture) == (task, architecture):
-            return slot.command
-    return "python manage.py bootstrap"
+    """The command that fills the slot (bootstrap for one no app declares)."""
+    slot = find_slot(task, architecture)
+    return slot.command if slot else "python manage.py bootstrap"
 
 
 def absolute_path(relative_path):
@@ -97,10 +93,6 @@ def activate_model(pk, *, by=None, via="activate_model"):
     Activation.objects.create(task=record.task, architecture=record.architecture, model=record,
                               replaced=previous, by=os_user() if by is None else by, via=via)
     return record
-
-
-# The admin action and the management command share this name.
-activate = activate_model
 
 
 @transaction.atomic
@@ -202,14 +194,17 @@ _locks: dict[tuple[str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def _keras_loader(path):
-    import keras
+def _declared_loader(task):
+    """The loader the app serving `task` declares (its networks.py `load_model`)."""
+    served = slots.for_task(task)
+    if served is None:
+        raise ModelUnavailable(f"No installed app serves {task} models.")
+    return served.load_model
 
-    return keras.saving.load_model(path, compile=False)
 
-
-def load_active(task, architecture, loader: Callable[[Path], Any] = _keras_loader):
-    """The active model of a slot, loaded once per process and reloaded when it changes.
+def load_active(task, architecture, loader: Optional[Callable[[Path], Any]] = None):
+    """The active model of a slot, loaded once per process and reloaded when it changes; `loader`
+    (default: the one the task's app declares) turns its file into what the caller serves.
 
     Raises ModelUnavailable (with the command to run) when no model is active or its file
     is missing or cannot be loaded; the next call tries again, so fixing the file recovers.
@@ -236,7 +231,7 @@ def load_active(task, architecture, loader: Callable[[Path], Any] = _keras_loade
                 f"Run: {slot_command(task, architecture)}"
             )
         try:
-            model = loader(path)
+            model = (loader or _declared_loader(task))(path)
         except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise ModelUnavailable(
                 f"Model #{record.pk} ({path.name}) could not be loaded ({exc.__class__.__name__}). "

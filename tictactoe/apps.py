@@ -1,19 +1,24 @@
 from django.apps import AppConfig
 
-from registry.slots import Slot
+from registry.slots import Slot, TaskSlots
 
 
 class TictactoeConfig(AppConfig):
     name = "tictactoe"
     verbose_name = "Tic-tac-toe"
-    model_slots = [
-        Slot(
-            "tictactoe",
-            "dqn",
-            "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
-            network="tictactoe_dqn",
-            weight_layers=3,
-            custom_objects=("tictactoe.dqn",),
+    # What the registry serves and imports for this app (registry/slots.py), by dotted path.
+    slots = TaskSlots(
+        "tictactoe",
+        slots=(
+            Slot(
+                "tictactoe",
+                "dqn",
+                "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
+                network="tictactoe_dqn",
+                weight_layers=3,
+            ),
         ),
-    ]
+        loader="tictactoe.dqn.load",
+        check="tictactoe.accepts.check",
+    )
     bootstrap_demo = "tictactoe.demo.make_demo"

@@ -12,10 +12,16 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from registry import model_import, registry
+from registry import model_import, registry, slots
 from registry.models import TrainedModel
 
 CLASSES = ["circle", "square", "star"]
+
+
+def inspect(path, task, **options):
+    """Check `path` against the shape and class-name rules the app serving `task` declares (the
+    other tasks' slots left out, so each rule is seen refusing)."""
+    return model_import.inspect(path, slots.for_task(task), **options)
 
 
 @pytest.fixture(scope="session")
@@ -62,20 +68,20 @@ def model_files(tmp_path_factory):
 
 
 def test_a_real_cnn9_fits_classification(model_files):
-    found = model_import.inspect(model_files["cnn9"], "classification", class_names=CLASSES)
+    found = inspect(model_files["cnn9"], "classification", class_names=CLASSES)
     assert found.input_size == [32, 32] and found.outputs == 3 and found.class_names == CLASSES
     assert found.layers == 9 and found.preprocessing == "rescale"
     assert found.parameters == found.model.count_params() > 0
 
 
 def test_a_real_tiny_detector_fits_detection_and_gives_its_boxes_per_cell(model_files):
-    found = model_import.inspect(model_files["tiny"], "detection", class_names=CLASSES)
+    found = inspect(model_files["tiny"], "detection", class_names=CLASSES)
     assert found.input_size == [64, 64] and found.details == {"grid": 4, "boxes": 2}
     assert found.outputs == 2 * 5 + len(CLASSES) and found.preprocessing == "rescale"
 
 
 def test_a_real_dqn_fits_tictactoe_without_class_names(model_files):
-    found = model_import.inspect(model_files["dqn"], "tictactoe")
+    found = inspect(model_files["dqn"], "tictactoe")
     assert found.input_size == [18] and found.outputs == 9 and found.class_names == [] and found.layers == 3
 
 
@@ -94,23 +100,23 @@ def test_a_real_dqn_fits_tictactoe_without_class_names(model_files):
 )
 def test_a_file_that_does_not_fit_is_refused_with_the_reason(model_files, name, task, message):
     with pytest.raises(model_import.ImportRefused, match=message):
-        model_import.inspect(model_files[name], task, class_names=CLASSES)
+        inspect(model_files[name], task, class_names=CLASSES)
 
 
 def test_class_names_must_match_the_outputs(model_files):
     with pytest.raises(model_import.ImportRefused, match="3 outputs but --class-names gives 2"):
-        model_import.inspect(model_files["cnn9"], "classification", class_names=CLASSES[:2])
+        inspect(model_files["cnn9"], "classification", class_names=CLASSES[:2])
     with pytest.raises(model_import.ImportRefused, match="do not fit 4 classes"):
-        model_import.inspect(model_files["tiny"], "detection", class_names=[*CLASSES, "ring"])
+        inspect(model_files["tiny"], "detection", class_names=[*CLASSES, "ring"])
 
 
 def test_slot_class_names_are_used_only_when_they_fit(model_files):
-    found = model_import.inspect(model_files["cnn9"], "classification", fallback_class_names=["a", "b", "c"])
+    found = inspect(model_files["cnn9"], "classification", fallback_class_names=["a", "b", "c"])
     assert found.class_names == ["a", "b", "c"]
     with pytest.raises(model_import.ImportRefused, match="slot's current model"):
-        model_import.inspect(model_files["cnn9"], "classification", fallback_class_names=["a", "b"])
+        inspect(model_files["cnn9"], "classification", fallback_class_names=["a", "b"])
     with pytest.raises(model_import.ImportRefused, match="--class-names FILE"):
-        model_import.inspect(model_files["cnn9"], "classification")
+        inspect(model_files["cnn9"], "classification")
 
 
 def test_class_names_files_are_lines_or_a_json_list(tmp_path):
@@ -129,9 +135,9 @@ def test_only_keras_files_are_taken(tmp_path):
     other = tmp_path / "model.h5"
     other.write_bytes(b"\x89HDF")
     with pytest.raises(model_import.ImportRefused, match="not a .keras file"):
-        model_import.inspect(other, "tictactoe")
+        inspect(other, "tictactoe")
     with pytest.raises(model_import.ImportRefused, match="No such file"):
-        model_import.inspect(tmp_path / "missing.keras", "tictactoe")
+        inspect(tmp_path / "missing.keras", "tictactoe")
 
 
 # --- the command ---------------------------------------------------------------------------

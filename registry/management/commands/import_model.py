@@ -11,7 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from registry import model_import, registry
+from registry import model_import, registry, slots
 from registry.models import TrainedModel
 
 
@@ -23,8 +23,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path, help="The model file (.keras), e.g. copied from a GPU host.")
-        parser.add_argument("--task", required=True, choices=model_import.TASKS, help="Which task it serves.")
-        parser.add_argument("--arch", required=True, help="Its slot's architecture (cnn9, vgg16, resnet152, tiny, dqn…).")
+        parser.add_argument("--task", required=True, choices=[served.task for served in slots.declared()],
+                            help="Which task it serves.")
+        architectures = ", ".join(dict.fromkeys(slot.architecture for slot in registry.all_slots()))
+        parser.add_argument("--arch", required=True, help=f"Its slot's architecture ({architectures}).")
         parser.add_argument("--activate", action="store_true", help="Make it the active model of its slot.")
         parser.add_argument(
             "--class-names",
@@ -36,23 +38,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         task, arch, source = options["task"], options["arch"], options["path"].expanduser().resolve()
-        slot = registry.find_slot(task, arch)
-        if slot is None:
-            slots = sorted(s.architecture for s in registry.all_slots() if s.task == task)
-            raise CommandError(f"No {task} slot '{arch}'; the site serves: {', '.join(slots) or 'none'}.")
         started = time.monotonic()
-        try:
-            names = model_import.read_class_names(options["class_names"]) if options["class_names"] else None
-            self.stdout.write(f"Checking {source} for {task}/{arch}…")
-            found = model_import.inspect(source, task, class_names=names, fallback_class_names=self._slot_names(task, arch),
-                                         slot=slot, slots=registry.all_slots())
-        except model_import.ImportRefused as exc:
-            raise CommandError(str(exc)) from None
-        self.stdout.write(
-            f"  loads; input {found.input_size}, {found.outputs} outputs, {found.layers} weight layers, "
-            f"{found.parameters:,} parameters, preprocessing {found.preprocessing or 'none'}"
-            + (f", {len(found.class_names)} classes" if found.class_names else "")
-        )
+        found = self._inspect(source, self._slot(task, arch), options["class_names"])
         existing = registry.find_same_file(source, found.sha256)
         if existing is not None:
             return self._already(existing, options["activate"])
@@ -65,22 +52,46 @@ class Command(BaseCommand):
             training_run={"command": "import_model", "imported_from": str(source), "sha256": found.sha256,
                           "imported": timezone.now().isoformat(), **found.details},
         )
-        state = "active" if record.active else "inactive; activate with: python manage.py activate_model " + str(record.pk)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Registered model #{record.pk} ({task}/{arch}, {state}) from {target} "
+                f"Registered model #{record.pk} ({task}/{arch}, {_state(record)}) from {target} "
                 f"in {time.monotonic() - started:.1f}s."
             )
         )
+
+    def _slot(self, task, arch):
+        slot = registry.find_slot(task, arch)
+        if slot is None:
+            served = sorted(s.architecture for s in registry.all_slots() if s.task == task)
+            raise CommandError(f"No {task} slot '{arch}'; the site serves: {', '.join(served) or 'none'}.")
+        return slot
+
+    def _inspect(self, source, slot, class_names_file):
+        """Check the file against what the slot's app declares it accepts, and say what it holds."""
+        try:
+            names = model_import.read_class_names(class_names_file) if class_names_file else None
+            self.stdout.write(f"Checking {source} for {slot.task}/{slot.architecture}…")
+            found = model_import.inspect(
+                source, slots.for_task(slot.task), class_names=names,
+                fallback_class_names=self._slot_names(slot.task, slot.architecture), slot=slot,
+                declared=slots.declared(),
+            )
+        except model_import.ImportRefused as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"  loads; input {found.input_size}, {found.outputs} outputs, {found.layers} weight layers, "
+            f"{found.parameters:,} parameters, preprocessing {found.preprocessing or 'none'}"
+            + (f", {len(found.class_names)} classes" if found.class_names else "")
+        )
+        return found
 
     def _already(self, record, activate):
         """Report the entry that holds these bytes; nothing is copied, its metrics and run stay."""
         if activate:
             record = registry.activate_model(record.pk, via="import_model")
-        state = "active" if record.active else "inactive; activate with: python manage.py activate_model " + str(record.pk)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Already registered as model #{record.pk} ({record.task}/{record.architecture}, {state}), "
+                f"Already registered as model #{record.pk} ({record.task}/{record.architecture}, {_state(record)}), "
                 f"same sha256, file {record.path}: nothing copied; its metrics and run are kept."
             )
         )
@@ -91,3 +102,7 @@ class Command(BaseCommand):
             TrainedModel.objects.filter(task=task, architecture=arch).order_by("-created").first()
         )
         return list(record.class_names) if record and record.class_names else None
+
+
+def _state(record):
+    return "active" if record.active else f"inactive; activate with: python manage.py activate_model {record.pk}"
