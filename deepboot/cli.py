@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import inspect
 import textwrap
+import types
 import typing
 from functools import lru_cache
 
@@ -45,7 +46,11 @@ def _shown(value):
 
 
 def _argument(kind):
-    """argparse keywords for a field's type: int, float, str, bool or a Literal of strings."""
+    """argparse keywords for a field's type: int, float, str, bool, a Literal of strings, or one of
+    these or None (`int | None`: the flag is optional and None means "not given", as for all)."""
+    arguments = [a for a in typing.get_args(kind) if a is not type(None)]
+    if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(arguments) == 1:
+        kind = arguments[0]
     if typing.get_origin(kind) is typing.Literal:
         return {"type": str, "choices": typing.get_args(kind)}
     if kind is bool:

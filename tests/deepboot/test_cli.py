@@ -45,3 +45,21 @@ def test_flags_are_typed_and_choices_come_from_the_annotation():
 def test_flags_of_another_learner_are_named():
     options = vars(parser().parse_args(["--unsafe-penalty", "1", "--alpha", "0.1"]))
     assert cli.foreign_flags(dqn.DQNConfig, trainer.CONFIGS, options) == ["--alpha", "--unsafe-penalty"]
+
+
+def test_an_optional_field_becomes_a_flag_of_its_type():
+    from typing import Optional
+
+    @dataclasses.dataclass(frozen=True)
+    class Sizes:
+        image_size: int | None = None
+        """Resize images to S x S (default: the network's own)."""
+        grid: Optional[int] = None
+        """Cells per side."""
+
+    p = argparse.ArgumentParser()
+    cli.add_config_arguments(p, {"sizes": Sizes})
+    options = vars(p.parse_args(["--image-size", "96"]))
+    assert cli.config_from_options(Sizes, options) == Sizes(image_size=96, grid=None)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--grid", "seven"])
