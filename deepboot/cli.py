@@ -80,7 +80,11 @@ def add_config_arguments(parser, configs, skip=()):
             labels = "" if len(found) == len(configs) else "/".join(label for label, *_ in found) + " only; "
             where = labels + "default " + ", ".join(f"{_shown(d)} ({label})" for label, _, _, d in found)
         doc = doc.rstrip(".")
-        parser.add_argument(flag_name(name), dest=name, default=None, help=f"{doc} ({where}).", **_argument(kind))
+        if defaults == {"None"}:
+            help_text = f"{doc}."  # the docstring says what "not given" means
+        else:
+            help_text = f"{doc} ({where})."
+        parser.add_argument(flag_name(name), dest=name, default=None, help=help_text, **_argument(kind))
 
 
 def config_from_options(cls, options):

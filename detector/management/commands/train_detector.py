@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 from deepboot import cli
 from registry import training
 
-# Given by hand: --data is required, and image_size / grid default to None (the variant's).
-BY_HAND = ("data", "image_size", "grid")
+# Given by hand: --data is required.
+BY_HAND = ("data",)
 
 
 class Command(BaseCommand):
@@ -29,8 +29,6 @@ class Command(BaseCommand):
         docs = cli.field_docs(TrainConfig)
         parser.add_argument("--data", required=True, type=Path, help=docs["data"])
         cli.add_config_arguments(parser, {"detector": TrainConfig}, skip=BY_HAND)
-        for name in BY_HAND[1:]:
-            parser.add_argument(cli.flag_name(name), dest=name, type=int, help=docs[name])
         parser.add_argument("--activate", action="store_true", help="Make the new model the active one of its slot.")
         training.add_training_arguments(parser)
 
