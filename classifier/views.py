@@ -2,10 +2,11 @@
 evaluation chart. Thin: validate the upload through deepboot_site.uploads, call the service, render."""
 
 from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deepboot_site.image_views import api_view, image_from_form, preview_data_url, run_form, sample_response
+from deepboot_site.image_views import (
+    api_view, image_from_form, image_page, preview_data_url, sample_response,
+)
 from deepboot_site.ratelimit import rate_limited
 from registry import registry
 from registry.records import training_slots
@@ -24,19 +25,14 @@ def _wants_gradcam(request):
 def page(request):
     context = {"samples": service.samples(), "active": registry.active_records(service.TASK),
                "training": training_slots(service.TASK)}
-    status = 200
-    if request.method == "POST":
+
+    def classify_form():
         context["gradcam"] = _wants_gradcam(request)
+        image = image_from_form(request, service.sample_image)
+        context["result"] = service.classify(image, gradcam=context["gradcam"])
+        context["preview"] = preview_data_url(image, PREVIEW_SIDE)
 
-        def classify_form():
-            image = image_from_form(request, service.sample_image)
-            context["result"] = service.classify(image, gradcam=context["gradcam"])
-            context["preview"] = preview_data_url(image, PREVIEW_SIDE)
-
-        status = run_form(context, classify_form)
-    if not context["active"]:
-        context["unavailable"] = service.NO_MODEL_MESSAGE
-    return render(request, "classifier/classify.html", context, status=status)
+    return image_page(request, "classifier/classify.html", context, classify_form, service.NO_MODEL_MESSAGE)
 
 
 @api_view("classify")

@@ -1,12 +1,14 @@
 """What the classify and detect views share: the image of a form (an upload, or a sample chosen by
-index), refusals shown on the page or answered as JSON, the /api/ view wrapper, and the JPEGs the
-pages show. The views keep what is theirs: which service to call and what to render."""
+index), the page with its form post (`image_page`, refusals shown on the page), the /api/ view
+wrapper (refusals answered as JSON), and the JPEGs the pages show. The views keep what is theirs:
+which service to call and what to put in the page."""
 
 import base64
 import functools
 import io
 
 from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
@@ -50,6 +52,15 @@ def run_form(context, work):
         context["error"], status = refusal(exc)
         return status
     return 200
+
+
+def image_page(request, template, context, work, no_model_message):
+    """Render an image page; a form post first runs `work()` (run_form), which fills `context`.
+    With no active model (context["active"] empty) the page says which command makes one."""
+    status = run_form(context, work) if request.method == "POST" else 200
+    if not context["active"]:
+        context["unavailable"] = no_model_message
+    return render(request, template, context, status=status)
 
 
 def api_view(scope):

@@ -5,11 +5,12 @@ import json
 import math
 
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from deepboot_site.image_views import api_view, image_from_form, preview_data_url, run_form, sample_response
+from deepboot_site.image_views import (
+    api_view, image_from_form, image_page, preview_data_url, sample_response,
+)
 from deepboot_site.ratelimit import rate_limited
 from deepboot_site.uploads import UploadError
 from registry import registry
@@ -75,19 +76,14 @@ def page(request):
         "threshold": service.DEFAULT_THRESHOLD,
         "class_names_json": json.dumps(service.serving_class_names()),
     }
-    status = 200
-    if request.method == "POST":
 
-        def detect_form():
-            context["threshold"] = parse_threshold(request.POST.get("threshold"))
-            image = image_from_form(request, service.sample_image)
-            result = service.detect(image, threshold=context["threshold"])
-            context.update(result=result, drawn=_drawn(result), preview=preview_data_url(image, PREVIEW_SIDE))
+    def detect_form():
+        context["threshold"] = parse_threshold(request.POST.get("threshold"))
+        image = image_from_form(request, service.sample_image)
+        result = service.detect(image, threshold=context["threshold"])
+        context.update(result=result, drawn=_drawn(result), preview=preview_data_url(image, PREVIEW_SIDE))
 
-        status = run_form(context, detect_form)
-    if not context["active"]:
-        context["unavailable"] = service.NO_MODEL_MESSAGE
-    return render(request, "detector/detect.html", context, status=status)
+    return image_page(request, "detector/detect.html", context, detect_form, service.NO_MODEL_MESSAGE)
 
 
 @api_view("detect")
