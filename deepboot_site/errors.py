@@ -1,9 +1,9 @@
-"""The APIs' one error shape, {"error": message}: as a Django response (`json_error`) and as the
-bytes of a body answered from outside Django (`json_error_body`, for the ASGI middleware)."""
+"""The APIs' one error shape, {"error": message}: the bytes of its body (`json_error_body`, which
+the ASGI middleware answers with from outside Django) and a Django response (`json_error`)."""
 
 import json
 
-from django.http import JsonResponse
+from django.http import HttpResponse
 
 
 def json_error_body(message):
@@ -13,4 +13,4 @@ def json_error_body(message):
 
 def json_error(message, status):
     """{"error": message} with a 4xx (or 503) status."""
-    return JsonResponse({"error": message}, status=status)
+    return HttpResponse(json_error_body(message), status=status, content_type="application/json")
