@@ -13,7 +13,7 @@ paths interleaved request by request:
 - load: what loading the file costs, which the serving path pays once per process instead of per
   request.
 
-It prints a Markdown block for BENCHMARKS.md (median and 90th percentile, milliseconds).
+It prints a Markdown block for BENCHMARKS.md (median and 90th percentile, nearest rank, milliseconds).
 """
 
 import argparse
@@ -30,27 +30,7 @@ os.environ.setdefault("DEEPBOOT_VAR", tempfile.mkdtemp(prefix="deepboot-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deepboot_site.settings")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def machine():
-    import tensorflow as tf
-
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = tf.config.list_physical_devices("GPU")
-    cores = len(os.sched_getaffinity(0))
-    load = os.getloadavg()[0]
-    return f"{cores} CPU cores ({model}), {len(gpus)} GPU(s), load average {load:.1f} at the start"
+from servers import describe_machine, percentile  # noqa: E402
 
 
 def main():
@@ -100,7 +80,7 @@ def main():
               flush=True)
 
     print()
-    print(f"Machine: {machine()}; {args.requests} requests per network, one at a time, "
+    print(f"Machine: {describe_machine(tensorflow=True)}; {args.requests} requests per network, one at a time, "
           f"{args.size}x{args.size}, {args.classes} classes, a 640x480 photo.")
     print()
     print("| network | serving path median (p90) | plain `model.predict` median (p90) | speed-up | load + warm-up, once |")

@@ -22,22 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-
-def machine():
-    import tensorflow as tf
-
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = tf.config.list_physical_devices("GPU")
-    names = ", ".join(tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus)
-    return (f"{len(os.sched_getaffinity(0))} CPU cores ({model}), {len(gpus)} GPU(s){f' ({names})' if names else ''}, "
-            f"load average {os.getloadavg()[0]:.1f} at the start")
+from servers import describe_machine  # noqa: E402
 
 
 def main():
@@ -55,7 +40,7 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="classifier-training-"))
     data = make_demo_data(workdir / "data", seed=0, per_class=args.per_class)
-    described = machine()
+    described = describe_machine(tensorflow=True)
     rows = []
     for arch in args.archs:
         config = trainer.TrainConfig(arch=arch, data=str(data), epochs=args.epochs, batch_size=args.batch_size,

@@ -10,6 +10,7 @@ Everything the site makes lives in a temporary folder; a PostgreSQL database mad
 number of their own, flushed afterwards. Only the standard library, psycopg and redis are used.
 """
 
+import math
 import os
 import secrets
 import shutil
@@ -40,8 +41,10 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
-def describe_machine():
-    """One line naming the CPU, cores and memory this ran on."""
+def describe_machine(tensorflow=False):
+    """One line naming the CPU, cores, memory, GPUs, Python and the load when the benchmark started.
+    With `tensorflow`, the GPUs are the ones TensorFlow sees (imported here, for the benchmarks that
+    run models in-process); otherwise none are used."""
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -56,8 +59,17 @@ def describe_machine():
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
+    gpus = "no GPU"
+    if tensorflow:
+        import tensorflow as tf
+
+        found = tf.config.list_physical_devices("GPU")
+        names = ", ".join(tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in found)
+        gpus = f"{len(found)} GPU(s) ({names})" if found else "no GPU"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cores} CPU cores ({model}){memory}, no GPU, Python {sys.version.split()[0]}"
+    load = os.getloadavg()[0]
+    return (f"{cores} CPU cores ({model}){memory}, {gpus}, Python {sys.version.split()[0]}, "
+            f"load average {load:.1f} at the start")
 
 
 def _with_path(url, path):
@@ -204,12 +216,14 @@ def stop(process):
             process.wait()
 
 
-def percentile(sorted_values, fraction):
-    """The nearest-rank percentile of an already sorted list (None when empty)."""
-    if not sorted_values:
+def percentile(values, fraction):
+    """The nearest-rank percentile (None when empty): the smallest value with at least `fraction`
+    of the values at or below it, `sorted(values)[ceil(fraction * n) - 1]`; p50, p90, p95 and p99
+    in BENCHMARKS.md are this."""
+    if not values:
         return None
-    index = min(len(sorted_values) - 1, max(0, int(round(fraction * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[index]
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
 def django_in_throwaway_var():

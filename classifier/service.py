@@ -21,6 +21,7 @@ from PIL import Image
 
 from registry import registry
 from deepboot_site.labels import display_label
+from deepboot_site.samples import SamplesCache, open_sample
 
 TASK = "classification"
 ORDER = ("cnn9", "vgg16", "resnet152")
@@ -226,7 +227,7 @@ class Sample:
     path: Path
 
 
-_samples_cache = {}
+_samples_cache = SamplesCache()
 
 
 def samples(limit=12):
@@ -236,8 +237,10 @@ def samples(limit=12):
                               if r.architecture in ORDER else 99)), None)
     if record is None:
         return []
-    if record.pk in _samples_cache:
-        return _samples_cache[record.pk]
+    return _samples_cache.get(record, lambda record: _find_samples(record, limit))
+
+
+def _find_samples(record, limit):
     found = []
     split_file = (record.training_run or {}).get("split_file")
     try:
@@ -257,7 +260,6 @@ def samples(limit=12):
                 found.append(Sample(len(found), relative.split("/")[0], path))
             if len(found) >= limit:
                 break
-    _samples_cache[record.pk] = found
     return found
 
 
@@ -270,13 +272,9 @@ def sample(index):
 
 
 def sample_image(index):
-    """A sample as an RGB Pillow image (EXIF applied), or None."""
-    from deepboot_site.uploads import open_image
-
+    """A sample as a working RGB Pillow image (deepboot_site.samples.open_sample), or None."""
     item = sample(index)
-    if item is None:
-        return None
-    return open_image(item.path.read_bytes())
+    return None if item is None else open_sample(item.path)
 
 
 # ----------------------------------------------------------------------------------- evaluation

@@ -1,42 +1,19 @@
 """The /classify/ page (works without JavaScript too), POST /api/classify/, sample images and the
 evaluation chart. Thin: validate the upload through deepboot_site.uploads, call the service, render."""
 
-import base64
-import io
-
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
+from django.http import FileResponse, Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from registry import registry
+from deepboot_site.image_views import (
+    api_view, image_from_form, image_page, preview_data_url, sample_response,
+)
 from deepboot_site.ratelimit import rate_limited
+from registry import registry
 from registry.records import training_slots
-from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
 
 from . import service
 
-
-def _image_from_request(request):
-    """The uploaded `image`, or the sample chosen with `sample=<index>` when no file was sent."""
-    if not request.FILES.getlist("image") and request.POST.get("sample", "").strip():
-        try:
-            image = service.sample_image(int(request.POST["sample"]))
-        except ValueError:
-            image = None
-        if image is None:
-            raise UploadError(_("No such sample image."), status=404)
-        return image
-    return read_uploaded_image(request)
-
-
-def _thumbnail_data_url(image, max_side=320):
-    thumbnail = image.copy()
-    thumbnail.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    thumbnail.save(buffer, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+PREVIEW_SIDE = 320
 
 
 def _wants_gradcam(request):
@@ -48,58 +25,29 @@ def _wants_gradcam(request):
 def page(request):
     context = {"samples": service.samples(), "active": registry.active_records(service.TASK),
                "training": training_slots(service.TASK)}
-    status = 200
-    if request.method == "POST":
+
+    def classify_form():
         context["gradcam"] = _wants_gradcam(request)
-        try:
-            image = _image_from_request(request)
-            result = service.classify(image, gradcam=context["gradcam"])
-        except UploadError as exc:
-            context["error"], status = exc.message, exc.status
-        except registry.ModelUnavailable as exc:
-            context["error"], status = str(exc), 503
-        else:
-            context["result"] = result
-            context["preview"] = _thumbnail_data_url(image)
-    if not context["active"]:
-        context["unavailable"] = service.NO_MODEL_MESSAGE
-    return render(request, "classifier/classify.html", context, status=status)
+        image = image_from_form(request, service.sample_image)
+        context["result"] = service.classify(image, gradcam=context["gradcam"])
+        context["preview"] = preview_data_url(image, PREVIEW_SIDE)
+
+    return image_page(request, "classifier/classify.html", context, classify_form, service.NO_MODEL_MESSAGE)
 
 
-@csrf_exempt  # a public API for external clients posting multipart uploads; the page's form keeps CSRF
-@rate_limited("classify")
+@api_view("classify")
 def api_classify(request):
     """POST image=<file> (or sample=<index>), optional gradcam=1: every active network's top-5,
     their average and latency_ms, as JSON. Errors: {"error": …} with 4xx, or 503 without models."""
-    if request.method != "POST":
-        response = json_error(_("Use POST with a multipart field 'image'."), 405)
-        response["Allow"] = "POST"
-        return response
-    try:
-        image = _image_from_request(request)
-        result = service.classify(image, gradcam=_wants_gradcam(request))
-    except UploadError as exc:
-        return json_error(exc.message, exc.status)
-    except registry.ModelUnavailable as exc:
-        return json_error(str(exc), 503)
+    image = image_from_form(request, service.sample_image)
+    result = service.classify(image, gradcam=_wants_gradcam(request))
     return JsonResponse(result.as_json(with_gradcam=_wants_gradcam(request)))
 
 
 @require_GET
 def sample_image(request, index):
-    """A sample test image as a JPEG thumbnail (re-encoded: only pixels leave the server)."""
-    try:
-        image = service.sample_image(index)
-    except UploadError:
-        image = None
-    if image is None:
-        raise Http404("No such sample.")
-    image.thumbnail((256, 256))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=88)
-    response = HttpResponse(buffer.getvalue(), content_type="image/jpeg")
-    response["Cache-Control"] = "max-age=300"
-    return response
+    """A sample test image as a JPEG thumbnail."""
+    return sample_response(service.sample_image(index), quality=88, max_side=256)
 
 
 @require_GET

@@ -2,10 +2,12 @@
 core) and the upload validation path both use it, so a training image and an uploaded one are
 converted the same way.
 
-`to_rgb` converts at the image's own size. `draft_for` and `working_rgb` are the uploads' path:
-a JPEG is decoded at a reduced scale (draft mode), any other image is shrunk with `Image.reduce`
-as soon as it is decoded, and applies the EXIF orientation last, so a large image costs one decode and small
-copies, never float64 arrays of its full size.
+`to_rgb` converts at the image's own size. `decode_working` (with `draft_for` and `working_rgb`)
+is the served images' path, for an upload once it is validated and for a sample read from disk: a
+JPEG is decoded at a reduced scale (draft mode), any other image is shrunk with `Image.reduce` as
+soon as it is decoded, and the EXIF orientation is applied last, so a large image costs one decode
+and small copies, never float64 arrays of its full size. The working copy keeps the size of the
+image it was made from under `info[SOURCE_SIZE]`, for boxes in that image's pixels.
 """
 
 import math
@@ -14,6 +16,8 @@ import numpy as np
 from PIL import Image
 
 DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# Image.info key that keeps the source image's own (viewed) size on the shrunk working copy.
+SOURCE_SIZE = "deepboot_source_size"
 # Rows converted at a time for 32-bit images: bounds the float32 temporary to about 4 MB.
 _CHUNK_PIXELS = 1 << 20
 # EXIF orientation (tag 0x0112) -> the transpose that shows the image upright (as ImageOps does).
@@ -26,6 +30,14 @@ _ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+class UnsupportedMode(ValueError):
+    """An image mode Pillow cannot convert to RGB; `mode` names it."""
+
+    def __init__(self, mode):
+        super().__init__(f"cannot convert mode {mode} to RGB")
+        self.mode = mode
 
 
 def deep_to_8bit(image):
@@ -58,7 +70,7 @@ def deep_to_8bit(image):
 
 def to_rgb(image):
     """RGB for palette, grey, alpha (composited on white), CMYK and 16/32-bit grey (stretched to
-    0-255). Raises ValueError for a mode Pillow cannot convert."""
+    0-255). Raises UnsupportedMode (a ValueError) for a mode Pillow cannot convert."""
     if image.mode in DEEP_MODES:
         image = deep_to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -68,7 +80,7 @@ def to_rgb(image):
     try:
         return image.convert("RGB")
     except OSError as exc:
-        raise ValueError(f"cannot convert mode {image.mode} to RGB") from exc
+        raise UnsupportedMode(image.mode) from exc
 
 
 def orientation(image):
@@ -100,7 +112,7 @@ def working_rgb(image, side):
     """An opened, loaded image as RGB with its EXIF orientation applied, shrunk by the largest
     whole factor that keeps its longer side at least `side` (so under 2 x `side`; a smaller image
     keeps its size). Shrinks (Image.reduce, a box filter) before any mode conversion that would
-    copy the full-size pixels. Raises ValueError for an unconvertible mode."""
+    copy the full-size pixels. Raises UnsupportedMode (a ValueError) for an unconvertible mode."""
     turn = _ORIENTATION.get(orientation(image))
     if image.mode in DEEP_MODES:
         image = deep_to_8bit(image)
@@ -116,3 +128,21 @@ def working_rgb(image, side):
         image = image.transpose(turn)
     return image
 
+
+
+def decode_working(image, side):
+    """An opened (not yet loaded) image's first frame decoded as a working copy: RGB, upright,
+    shrunk by a whole factor to under 2 x `side` on its longer side, with the viewed size of the
+    source under `info[SOURCE_SIZE]`. Raises what Pillow raises for a truncated or corrupt file
+    (OSError, SyntaxError, ValueError, EOFError, IndexError) and UnsupportedMode for an
+    unconvertible mode; the caller decides what those mean (a refused upload, a missing sample)."""
+    image.seek(0)  # the first frame of an animation
+    size = viewed_size(image)
+    draft_for(image, side)
+    image.load()
+    try:
+        working = working_rgb(image, side)
+    except ValueError as exc:  # whichever step of the conversion refused, name the decoded mode
+        raise UnsupportedMode(image.mode) from exc
+    working.info[SOURCE_SIZE] = size
+    return working

@@ -57,9 +57,9 @@ class EmptyRefusalMiddleware:
             message = _("This address does not accept %(method)s requests; it accepts %(allowed)s.") % {
                 "method": request.method, "allowed": response["Allow"]}
         if request.path.startswith("/api/"):
-            import json
+            from .errors import json_error_body
 
-            response.content = json.dumps({"error": message}).encode()
+            response.content = json_error_body(message)
             response["Content-Type"] = "application/json"
         else:
             from django.template import loader
@@ -83,14 +83,9 @@ class ServiceUnavailableMiddleware:
     def process_exception(self, request, exception):
         from django.db import InterfaceError, OperationalError
 
-        unavailable = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
-        try:
-            from redis.exceptions import ConnectionError as RedisConnectionError
-            from redis.exceptions import TimeoutError as RedisTimeoutError
+        from .backing import REDIS_UNREACHABLE
 
-            unavailable += (RedisConnectionError, RedisTimeoutError)
-        except ImportError:  # redis is a pinned dependency; this only guards odd installs
-            pass
+        unavailable = (OperationalError, InterfaceError, ConnectionError, TimeoutError, *REDIS_UNREACHABLE)
         if not isinstance(exception, unavailable):
             return None
         import logging
@@ -100,7 +95,7 @@ class ServiceUnavailableMiddleware:
         logging.getLogger(__name__).error("Service unavailable on %s: %s", request.path, exception)
         message = _("A service this page needs is unavailable right now. Please try again in a moment.")
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            from .uploads import json_error
+            from .errors import json_error
 
             response = json_error(message, 503)
         else:
@@ -139,24 +134,13 @@ class RequestBodyLimit:
 
     @staticmethod
     def refusal(scope):
-        from django.conf import settings
-
-        from .uploads import _megabytes
+        """(status, message) from uploads.body_refusal for this request's headers, or None."""
+        from .uploads import body_refusal
 
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is None:
-            if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-                return 411, "Send the upload with a Content-Length header: chunked request bodies are not accepted."
-            return None
-        limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
-        try:
-            too_large = int(length) > limit + 64 * 1024
-        except ValueError:
-            return 400, "The Content-Length header is not a number."
-        if too_large:
-            return 413, f"The file is too large: the limit is {_megabytes(limit)}."
-        return None
+        encoding = headers.get(b"transfer-encoding", b"").decode("latin1")
+        return body_refusal(length.decode("latin1") if length is not None else None, encoding)
 
     @staticmethod
     async def refuse(scope, send, status, message):
@@ -167,10 +151,11 @@ async def refuse(scope, send, status, message, title, headers=()):
     """Answer an ASGI HTTP request from outside Django: {"error": message} on /api/, a small page
     elsewhere, with the site's no-sniff and a locked-down CSP."""
     import html
-    import json
+
+    from .errors import json_error_body
 
     if scope.get("path", "").startswith("/api/"):
-        body, content_type = json.dumps({"error": message}).encode(), b"application/json"
+        body, content_type = json_error_body(message), b"application/json"
     else:
         body = (
             f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} · DeepBoot'

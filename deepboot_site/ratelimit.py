@@ -22,25 +22,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
-from .uploads import json_error
+from .backing import UNREACHABLE
+from .errors import json_error
 
 log = logging.getLogger(__name__)
 PERIODS = {"s": 1, "m": 60, "h": 3600}
-
-
-def _cache_errors():
-    """What an unreachable cache raises: the built-in socket errors, and redis-py's own
-    ConnectionError/TimeoutError (which are not subclasses of the built-in ones)."""
-    errors = (ConnectionError, OSError, TimeoutError)
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-    except ImportError:  # redis is pinned; this only guards odd installs
-        return errors
-    return errors + (RedisConnectionError, RedisTimeoutError)
-
-
-CACHE_ERRORS = _cache_errors()
 
 
 def parse_rate(rate):
@@ -106,7 +92,7 @@ def hit(scope, client, rate):
         if number <= limit:
             return True, 0
         earlier = cache.get_many([f"{base}:{number - limit}", f"{base}:{number - limit + 1}"])
-    except CACHE_ERRORS as exc:
+    except UNREACHABLE as exc:  # an unreachable cache
         log.warning("Rate limit not counted, cache unavailable: %s", exc)
         return True, 0
     oldest = earlier.get(f"{base}:{number - limit}")

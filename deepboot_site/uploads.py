@@ -14,19 +14,16 @@ import io
 import warnings
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from deepboot.imaging import draft_for, viewed_size, working_rgb
+from deepboot.imaging import SOURCE_SIZE, UnsupportedMode, decode_working
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
 FIELD = "image"
 # The longer side an upload is shrunk to at the least (and to under twice that): above every
 # model's input (224 for the classifiers, at most 640 for the detectors) and the pages' previews (800).
 WORKING_SIDE = 1024
-# Image.info key that keeps the uploaded image's own (viewed) size on the shrunk working copy.
-SOURCE_SIZE = "deepboot_source_size"
 
 
 class UploadError(Exception):
@@ -38,29 +35,34 @@ class UploadError(Exception):
         self.status = status
 
 
-def json_error(message, status):
-    """The APIs' error shape: {"error": message} with a 4xx (or 503) status."""
-    return JsonResponse({"error": message}, status=status)
-
-
 def _megabytes(n_bytes):
     return f"{n_bytes / (1024 * 1024):.0f} MB"
 
 
-def check_request_size(request):
-    """Refuse an oversized body from its Content-Length, before Django parses it. A chunked body
-    (no Content-Length) is refused too: Django would read it as empty and the message would lie."""
-    if not request.META.get("CONTENT_LENGTH") and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        raise UploadError(
-            _("Send the upload with a Content-Length header: chunked request bodies are not accepted."), status=411
-        )
+def body_refusal(content_length, transfer_encoding=""):
+    """The one rule on a request body's size, from its headers: (status, message) for one we refuse,
+    else None. Too large for the upload limit (with room for the form's other fields): 413. Chunked
+    with no Content-Length: 411 (Django would read it as empty and the message would lie). A
+    Content-Length that is not a number: 400."""
+    if not content_length:
+        if "chunked" in (transfer_encoding or "").lower():
+            return 411, _("Send the upload with a Content-Length header: chunked request bodies are not accepted.")
+        return None
     limit = settings.DEEPBOOT_MAX_UPLOAD_BYTES
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(content_length)
     except ValueError:
-        length = 0
+        return 400, _("The Content-Length header is not a number.")
     if length > limit + 64 * 1024:
-        raise UploadError(_too_large(limit), status=413)
+        return 413, _too_large(limit)
+    return None
+
+
+def check_request_size(request):
+    """Refuse an oversized (or chunked) body by `body_refusal`, before Django parses it."""
+    refusal = body_refusal(request.META.get("CONTENT_LENGTH"), request.META.get("HTTP_TRANSFER_ENCODING", ""))
+    if refusal is not None:
+        raise UploadError(refusal[1], status=refusal[0])
 
 
 def uploaded_file(request):
@@ -118,21 +120,13 @@ def open_image(data):
         if width < 1 or height < 1:
             raise UploadError(_("The image has no pixels."))
         try:
-            image.seek(0)  # the first frame of an animation
-            size = viewed_size(image)
-            draft_for(image, WORKING_SIDE)
-            image.load()
-            mode = image.mode
-            try:
-                working = working_rgb(image, WORKING_SIDE)
-            except ValueError as exc:
-                raise UploadError(_("Unsupported image mode '%(mode)s'.") % {"mode": mode}, status=415) from exc
+            return decode_working(image, WORKING_SIDE)
+        except UnsupportedMode as exc:
+            raise UploadError(_("Unsupported image mode '%(mode)s'.") % {"mode": exc.mode}, status=415) from exc
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadError(_too_many_pixels(max_pixels)) from exc
         except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
             raise UploadError(_("The image is truncated or corrupt.")) from exc
-    working.info[SOURCE_SIZE] = size
-    return working
 
 
 def _too_many_pixels(max_pixels):

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from registry import registry
 from registry.records import demo_runs_in_progress
-from .uploads import json_error
+from .errors import json_error
 
 
 def home(request):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from registry import registry
 from deepboot_site.labels import display_label
+from deepboot_site.samples import SamplesCache, open_sample
 
-from .draw import PALETTE, colour_for  # noqa: F401  (the page colours classes as the PNGs do)
+from .draw import colour_for  # the page colours classes as the PNGs do
 
 TASK = "detection"
 ORDER = ("yolo26", "tiny")  # the first active one serves
@@ -125,14 +126,12 @@ class Sample:
     path: Path
 
 
-_samples_cache = {}
+_samples_cache = SamplesCache()
 
 
 def samples(limit=8):
     """Up to `limit` images of the test split of the data the serving model was trained on (the
     held-out demo scenes after bootstrap). Empty when there is no model or the data is gone."""
-    from . import voc
-
     try:
         architecture = active_architecture()
     except registry.ModelUnavailable:
@@ -140,8 +139,12 @@ def samples(limit=8):
     record = registry.active_record(TASK, architecture)
     if record is None:
         return []
-    if record.pk in _samples_cache:
-        return _samples_cache[record.pk]
+    return _samples_cache.get(record, lambda record: _find_samples(record, limit))
+
+
+def _find_samples(record, limit):
+    from . import voc
+
     root = Path((record.training_run or {}).get("data", ""))
     found = []
     try:
@@ -154,15 +157,12 @@ def samples(limit=8):
             found.append(Sample(len(found), image_id, voc.image_path(root, annotation)))
     except (voc.VocError, OSError):
         found = []
-    _samples_cache[record.pk] = found
     return found
 
 
 def sample_image(index):
-    """A sample as an RGB Pillow image (through the shared upload checks), or None."""
-    from deepboot_site.uploads import open_image
-
+    """A sample as a working RGB Pillow image (deepboot_site.samples.open_sample), or None."""
     for item in samples():
         if item.index == index:
-            return open_image(item.path.read_bytes())
+            return open_sample(item.path)
     return None

@@ -1,21 +1,20 @@
 """The /detect/ page (works without JavaScript too), POST /api/detect/ and the sample images.
 Thin: validate the upload through deepboot_site.uploads, call the service, render."""
 
-import base64
-import io
 import json
 import math
 
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import JsonResponse
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from registry import registry
+from deepboot_site.image_views import (
+    api_view, image_from_form, image_page, preview_data_url, sample_response,
+)
 from deepboot_site.ratelimit import rate_limited
+from deepboot_site.uploads import UploadError
+from registry import registry
 from registry.records import training_slots
-from deepboot_site.uploads import UploadError, json_error, read_uploaded_image
 
 from . import service
 
@@ -35,28 +34,6 @@ def parse_threshold(value, default=service.DEFAULT_THRESHOLD):
             _("'threshold' must be a number between 0 and 1, not %(value)r.") % {"value": str(value)[:40]}, status=400
         )
     return threshold
-
-
-def _image_from_request(request):
-    """The uploaded `image`, or the sample chosen with `sample=<index>` when no file was sent."""
-    if not request.FILES.getlist("image") and request.POST.get("sample", "").strip():
-        try:
-            image = service.sample_image(int(request.POST["sample"]))
-        except ValueError:
-            image = None
-        if image is None:
-            raise UploadError(_("No such sample image."), status=404)
-        return image
-    return read_uploaded_image(request)
-
-
-def _preview_data_url(image):
-    """The image as a JPEG data: URL (at most PREVIEW_SIDE pixels a side, orientation baked in)."""
-    preview = image.copy()
-    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    buffer = io.BytesIO()
-    preview.save(buffer, "JPEG", quality=85)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _ink_for(colour):
@@ -95,60 +72,32 @@ def page(request):
     context = {
         "samples": service.samples(),
         "active": registry.active_records(service.TASK),
-               "training": training_slots(service.TASK),
+        "training": training_slots(service.TASK),
         "threshold": service.DEFAULT_THRESHOLD,
         "class_names_json": json.dumps(service.serving_class_names()),
     }
-    status = 200
-    if request.method == "POST":
-        try:
-            threshold = parse_threshold(request.POST.get("threshold"))
-            context["threshold"] = threshold
-            image = _image_from_request(request)
-            result = service.detect(image, threshold=threshold)
-        except UploadError as exc:
-            context["error"], status = exc.message, exc.status
-        except registry.ModelUnavailable as exc:
-            context["error"], status = str(exc), 503
-        else:
-            context["result"] = result
-            context["drawn"] = _drawn(result)
-            context["preview"] = _preview_data_url(image)
-    if not context["active"]:
-        context["unavailable"] = service.NO_MODEL_MESSAGE
-    return render(request, "detector/detect.html", context, status=status)
+
+    def detect_form():
+        context["threshold"] = parse_threshold(request.POST.get("threshold"))
+        image = image_from_form(request, service.sample_image)
+        result = service.detect(image, threshold=context["threshold"])
+        context.update(result=result, drawn=_drawn(result), preview=preview_data_url(image, PREVIEW_SIDE))
+
+    return image_page(request, "detector/detect.html", context, detect_form, service.NO_MODEL_MESSAGE)
 
 
-@csrf_exempt  # a public API for external clients posting multipart uploads; the page's form keeps CSRF
-@rate_limited("detect")
+@api_view("detect")
 def api_detect(request):
     """POST image=<file> (or sample=<index>), optional threshold in [0, 1] (default 0.25) ->
     {"width", "height", "detections": [{"label", "score", "box": [x_min, y_min, x_max, y_max]}],
     "latency_ms"}, boxes in the pixels of the image after EXIF orientation.
     Errors: {"error": …} with a 4xx, or 503 without an active model."""
-    if request.method != "POST":
-        response = json_error(_("Use POST with a multipart field 'image'."), 405)
-        response["Allow"] = "POST"
-        return response
-    try:
-        threshold = parse_threshold(request.POST.get("threshold"))
-        image = _image_from_request(request)
-        result = service.detect(image, threshold=threshold)
-    except UploadError as exc:
-        return json_error(exc.message, exc.status)
-    except registry.ModelUnavailable as exc:
-        return json_error(str(exc), 503)
-    return JsonResponse(result.as_json())
+    threshold = parse_threshold(request.POST.get("threshold"))
+    image = image_from_form(request, service.sample_image)
+    return JsonResponse(service.detect(image, threshold=threshold).as_json())
 
 
 @require_GET
 def sample_image(request, index):
-    """A sample scene as a JPEG (re-encoded: only pixels leave the server)."""
-    image = service.sample_image(index)
-    if image is None:
-        raise Http404("No such sample.")
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    response = HttpResponse(buffer.getvalue(), content_type="image/jpeg")
-    response["Cache-Control"] = "max-age=300"
-    return response
+    """A sample scene as a JPEG."""
+    return sample_response(service.sample_image(index), quality=90)

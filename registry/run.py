@@ -62,7 +62,7 @@ class Run:
             *extra,
             keras.callbacks.BackupAndRestore(str(backup), save_freq="epoch", delete_checkpoint=True),
             *board,
-            _EpochRecorder(self, stage),
+            epoch_recorder(self, stage),
             release,
         ]
 
@@ -160,15 +160,14 @@ class Run:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
-class _EpochRecorder:
-    """A Keras callback (built lazily so this module imports without Keras) recording each epoch."""
+def epoch_recorder(run, stage):
+    """A Keras callback recording each epoch of `stage` on the chief. Keras is imported here, when
+    a run builds its callbacks, so this module imports without it."""
+    import keras
 
-    def __new__(cls, run, stage):
-        import keras
+    class EpochRecorder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if run.is_chief:  # Keras' TensorBoard callback writes these
+                record_epoch(run.record, epoch + 1, logs or {}, stage)
 
-        class EpochRecorder(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if run.is_chief:  # Keras' TensorBoard callback writes these
-                    record_epoch(run.record, epoch + 1, logs or {}, stage)
-
-        return EpochRecorder()
+    return EpochRecorder()

@@ -1,36 +1,15 @@
-// /classify/: upload (file picker or drag and drop) or a sample, POST /api/classify/, draw the results.
+// /classify/: the image (static/deepboot/upload.js: file picker, drag and drop, or a sample) posted
+// to /api/classify/ with the Grad-CAM choice; each network's top-5 and their average drawn here.
 // Without JavaScript the form posts to the page itself and the server renders the same results.
 (function () {
   "use strict";
   const root = document.querySelector("[data-classify]");
   if (!root) return;
   const form = root.querySelector("form");
-  const fileInput = root.querySelector("[data-file]");
-  const dropzone = root.querySelector("[data-dropzone]");
-  const errorBox = root.querySelector("[data-error]");
   const busy = root.querySelector("[data-busy]");
   const output = root.querySelector("[data-output]");
   const preview = root.querySelector("[data-preview]");
   const previewImg = root.querySelector("[data-preview-img]");
-  const api = form.dataset.api;
-  let previewUrl = null;
-
-  function showError(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = false;
-  }
-
-  function clearError() {
-    errorBox.textContent = "";
-    errorBox.hidden = true;
-  }
-
-  function showPreview(src) {
-    if (previewUrl) URL.revokeObjectURL(previewUrl);
-    previewUrl = src.startsWith("blob:") ? src : null;
-    previewImg.src = src;
-    preview.hidden = false;
-  }
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -56,8 +35,7 @@
   }
 
   function render(data) {
-    const old = output.querySelector("[data-testid=results]");
-    if (old) old.remove();
+    removeResults();
     const results = el("div", "classify-results");
     results.dataset.testid = "results";
     for (const [arch, predictions] of Object.entries(data.predictions)) {
@@ -97,86 +75,30 @@
     output.append(results);
   }
 
-  async function classify(body) {
-    clearError();
-    busy.hidden = false;
-    form.setAttribute("aria-busy", "true");
-    const gradcam = form.querySelector("[data-gradcam]");
-    if (gradcam && gradcam.checked) body.append("gradcam", "1");
-    try {
-      const response = await fetch(api, { method: "POST", body: body, headers: { Accept: "application/json" } });
-      let data = null;
-      try {
-        data = await response.json();
-      } catch (parseError) {
-        data = null;
+  function removeResults() {
+    const old = output.querySelector("[data-testid=results]");
+    if (old) old.remove();
+  }
+
+  DeepBoot.imageForm({
+    form: form,
+    fileInput: root.querySelector("[data-file]"),
+    dropzone: root.querySelector("[data-dropzone]"),
+    errorBox: root.querySelector("[data-error]"),
+    noFile: gettext("Choose an image first (or drop one on the box)."),
+    start: function (body, src) {
+      if (src) {
+        previewImg.src = src;
+        preview.hidden = false;
       }
-      if (!response.ok) {
-        const old = output.querySelector("[data-testid=results]");
-        if (old) old.remove();
-        showError((data && data.error) || interpolate(gettext("The server answered %(status)s."), { status: response.status }, true));
-        return;
-      }
-      render(data);
-    } catch (networkError) {
-      showError(gettext("Could not reach the server:") + " " + networkError.message);
-    } finally {
+      const gradcam = form.querySelector("[data-gradcam]");
+      if (gradcam && gradcam.checked) body.append("gradcam", "1");
+      busy.hidden = false;
+    },
+    done: render,
+    failed: removeResults,
+    finish: function () {
       busy.hidden = true;
-      form.removeAttribute("aria-busy");
-    }
-  }
-
-  function classifyFile(file) {
-    if (!file) return;
-    showPreview(URL.createObjectURL(file));
-    const body = new FormData();
-    body.append("image", file);
-    classify(body);
-  }
-
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    const sampleButton = event.submitter && event.submitter.dataset.sample !== undefined ? event.submitter : null;
-    if (sampleButton) {
-      const img = sampleButton.querySelector("img");
-      if (img) showPreview(img.src);
-      const body = new FormData();
-      body.append("sample", sampleButton.dataset.sample);
-      classify(body);
-      return;
-    }
-    if (!fileInput.files.length) {
-      showError(gettext("Choose an image first (or drop one on the box)."));
-      return;
-    }
-    classifyFile(fileInput.files[0]);
-  });
-
-  fileInput.addEventListener("change", function () {
-    if (fileInput.files.length) classifyFile(fileInput.files[0]);
-  });
-
-  for (const name of ["dragenter", "dragover"]) {
-    dropzone.addEventListener(name, function (event) {
-      event.preventDefault();
-      dropzone.classList.add("dragging");
-    });
-  }
-  for (const name of ["dragleave", "drop"]) {
-    dropzone.addEventListener(name, function () {
-      dropzone.classList.remove("dragging");
-    });
-  }
-  dropzone.addEventListener("drop", function (event) {
-    event.preventDefault();
-    const files = event.dataTransfer && event.dataTransfer.files;
-    if (files && files.length) {
-      try {
-        fileInput.files = files;
-      } catch (readOnly) {
-        // Older browsers: the file is still classified, only the input does not show its name.
-      }
-      classifyFile(files[0]);
-    }
+    },
   });
 })();

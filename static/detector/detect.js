@@ -1,6 +1,6 @@
-// The /detect/ page: send the photo (or a sample) to POST /api/detect/, draw a box per detection
-// over the image (SVG, one colour per class), fill the table, and filter both live with the
-// confidence slider. Without JavaScript the form posts to the page, which draws the same thing.
+// The /detect/ page: the photo (static/deepboot/upload.js: file picker or a sample) posted to
+// POST /api/detect/; here a box drawn per detection over the image (SVG, one colour per class),
+// the table filled, and both filtered live with the confidence slider. Without JavaScript the form posts to the page, which draws the same thing.
 (function () {
   "use strict";
 
@@ -11,10 +11,8 @@
 
   var form = document.getElementById("detect-form");
   if (!form) { return; }
-  var fileInput = document.getElementById("detect-image");
   var slider = document.getElementById("detect-threshold");
   var sliderValue = document.getElementById("detect-threshold-value");
-  var errorBox = document.getElementById("detect-error");
   var resultBox = document.getElementById("detect-result");
   var photo = document.getElementById("detect-photo");
   var boxes = document.getElementById("detect-boxes");
@@ -25,7 +23,6 @@
   try { classes = JSON.parse(form.dataset.classes || "[]"); } catch (ignored) { classes = []; }
   var colours = {};
   var lastSummary = "";
-  var objectUrl = null;
 
   function colourFor(label) {
     // The class's index in the model's output, as the server colours it; unknown labels in turn.
@@ -40,11 +37,6 @@
     // Black or white, whichever reads better on the class colour (as the server picks it).
     var r = parseInt(colour.slice(1, 3), 16), g = parseInt(colour.slice(3, 5), 16), b = parseInt(colour.slice(5, 7), 16);
     return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#000" : "#fff";
-  }
-
-  function showError(message) {
-    errorBox.textContent = message;
-    errorBox.hidden = !message;
   }
 
   function filter() {
@@ -126,48 +118,26 @@
     filter();
   }
 
-  function send(data, previewUrl) {
-    showError("");
-    submit.disabled = true;
-    form.classList.add("busy");
-    // Ask for everything the slider can show; the slider then filters in the page.
-    data.append("threshold", slider.min);
-    fetch(form.dataset.api, {method: "POST", body: data, headers: {"Accept": "application/json"}})
-      .then(function (response) {
-        return response.json().catch(function () { return {error: interpolate(gettext("The server answered %(status)s."), { status: response.status }, true)}; })
-          .then(function (body) { return {ok: response.ok, body: body}; });
-      })
-      .then(function (answer) {
-        if (!answer.ok) { throw new Error(answer.body.error || gettext("The detection failed.")); }
-        photo.src = previewUrl;
-        draw(answer.body);
-      })
-      .catch(function (error) { showError(error.message); })
-      .then(function () { submit.disabled = false; form.classList.remove("busy"); });
-  }
-
-  function sendFile() {
-    var file = fileInput.files && fileInput.files[0];
-    if (!file) { showError(gettext("Choose a photo first, or pick a sample.")); return; }
-    if (objectUrl) { URL.revokeObjectURL(objectUrl); }
-    objectUrl = URL.createObjectURL(file);
-    var data = new FormData();
-    data.append("image", file);
-    send(data, objectUrl);
-  }
-
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var sampleButton = event.submitter && event.submitter.name === "sample" ? event.submitter : null;
-    if (sampleButton) {
-      var data = new FormData();
-      data.append("sample", sampleButton.value);
-      send(data, sampleButton.dataset.src);
-    } else {
-      sendFile();
-    }
+  DeepBoot.imageForm({
+    form: form,
+    fileInput: document.getElementById("detect-image"),
+    errorBox: document.getElementById("detect-error"),
+    noFile: gettext("Choose a photo first, or pick a sample."),
+    start: function (body) {
+      // Ask for everything the slider can show; the slider then filters in the page.
+      body.append("threshold", slider.min);
+      submit.disabled = true;
+      form.classList.add("busy");
+    },
+    done: function (result, src) {
+      photo.src = src;
+      draw(result);
+    },
+    finish: function () {
+      submit.disabled = false;
+      form.classList.remove("busy");
+    },
   });
-  fileInput.addEventListener("change", sendFile);
   slider.addEventListener("input", filter);
   // A result the server drew (form posted without JavaScript, or before it loaded) filters too.
   if (!resultBox.hidden) {

@@ -90,3 +90,15 @@ def test_a_large_upload_is_worked_on_shrunk_and_keeps_its_source_size():
 def test_a_small_upload_is_its_own_source_size():
     image = read_uploaded_image(upload_request([("image", "small.jpg", jpeg((64, 48)))]))
     assert image.size == source_size(image) == (64, 48)
+
+
+@pytest.mark.parametrize(
+    "length, encoding, status",
+    [(None, "chunked", 411), ("abc", "", 400), (str(10 * 1024 * 1024), "", 413), ("1000", "", None), (None, "", None)],
+)
+def test_the_body_size_rule_reads_only_the_headers(settings, length, encoding, status):
+    from deepboot_site.uploads import body_refusal
+
+    settings.DEEPBOOT_MAX_UPLOAD_BYTES = 1024 * 1024
+    refusal = body_refusal(length, encoding)
+    assert (refusal[0] if refusal else None) == status

@@ -1,4 +1,6 @@
-"""The scaled path for real: PostgreSQL through DATABASE_URL and Redis through REDIS_URL."""
+"""The backing services for real: the site on PostgreSQL through DATABASE_URL (migrations, the
+registry's rows) and the channel layer on Redis through REDIS_URL. Skipped where one is not
+running (a failure under CI)."""
 
 import asyncio
 import os
