@@ -160,6 +160,7 @@ class Run:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
 
+
 def epoch_recorder(run, stage):
     """A Keras callback recording each epoch of `stage` on the chief. Keras is imported here, when
     a run builds its callbacks, so this module imports without it."""
