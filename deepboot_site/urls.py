@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("classifier.urls")),
     path("", include("detector.urls")),
     path("", include("tictactoe.urls")),
+    path("", include("experiments.urls")),
 ]
 
 handler400 = "deepboot_site.views.bad_request"
