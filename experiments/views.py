@@ -4,10 +4,12 @@ expectation, the command line, the runs)."""
 
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from . import catalogue, report as reports
 
 
+@require_safe
 def experiment_list(request):
     latest = reports.latest_results()
     items = [{"experiment": e, "result": latest.get(e.name),
@@ -15,6 +17,7 @@ def experiment_list(request):
     return render(request, "experiments/list.html", {"items": items})
 
 
+@require_safe
 def experiment_detail(request, name):
     if name not in catalogue.EXPERIMENTS:
         raise Http404(f"No experiment {name}.")
