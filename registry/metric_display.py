@@ -67,7 +67,7 @@ def percent(value, signed=False):
 
 def is_fraction(name, value):
     words = name.lower().split("_")
-    return isinstance(value, float) and 0 <= abs(value) <= 1 and any(w in FRACTION_WORDS for w in words)
+    return isinstance(value, float) and 0 <= abs(value) <= 1 and any(w.startswith(FRACTION_WORDS) for w in words)
 
 
 def display(name, value):
