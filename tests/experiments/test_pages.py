@@ -71,3 +71,10 @@ def test_the_latest_result_is_shown_and_a_running_one_shows_what_it_has(client):
 def test_an_unknown_experiment_is_a_404_and_the_pages_are_read_only(client):
     assert client.get("/experiments/dropout/").status_code == 404
     assert client.post("/experiments/augmentation/").status_code in (403, 405)
+
+
+def test_the_pages_speak_korean_and_japanese(client):
+    korean = client.get("/experiments/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert '<html lang="ko">' in korean and "아직 실행하지 않았습니다" in korean
+    japanese = client.get("/experiments/two-stage/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "本の予想" in japanese and "未実行" in japanese
