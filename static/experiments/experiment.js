@@ -9,3 +9,11 @@
     (c, name) => ({ label: `${c.variant} (${seed} ${c.seed}) ${name}`, colour: c.colour }));
   if (figures.length) charts.replaceChildren(...figures);
 })();
+
+// A running experiment's page fills in as its runs finish: look again every 10 s.
+(function () {
+  "use strict";
+  if (document.querySelector("[data-experiment-status] .status-running")) {
+    window.setTimeout(() => window.location.reload(), 10000);
+  }
+})();
