@@ -1,8 +1,16 @@
 """registry/metric_display.py: the Models page's metrics as people read them."""
 
 import pytest
+from django.utils import translation
 
 from registry import metric_display as md
+
+
+@pytest.fixture(autouse=True)
+def in_english():
+    """The labels are translated: these tests read them in English, whatever ran before."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.mark.parametrize("name, value, shown", [
