@@ -120,3 +120,16 @@ def test_every_experiment_has_a_baseline_a_book_sentence_and_quick_variants():
         assert experiment.book.endswith(".")
     assert set(catalogue.NAMES) == {"augmentation", "two-stage", "optimizers", "self-training", "averaging",
                                     "validation", "qlearning-vs-dqn", "detector-schedule"}
+
+
+@pytest.mark.parametrize("stop, status", [(SystemExit(130), "interrupted"), (CommandError("bad flag"), "failed")])
+def test_a_stopped_or_failed_training_run_ends_the_experiment_with_that_status(monkeypatch, stop, status):
+    def train(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr("experiments.runner.call_command", train)
+    with pytest.raises(type(stop)):
+        call_command("run_experiment", "qlearning-vs-dqn", "--seeds", "1", "--quick", stdout=io.StringIO())
+    result = ExperimentResult.objects.get()
+    assert result.status == status and result.finished is not None
+    assert ("bad flag" in result.error) == (status == "failed")
