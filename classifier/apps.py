@@ -21,6 +21,9 @@ class ClassifierConfig(AppConfig):
         class_names="classifier.accepts.fit_class_names",
     )
     bootstrap_demo = "classifier.bootstrap.make_demo"
+    # The Models page: this app's card (adds per-class accuracy) and its evaluation chart above the cards.
+    model_card = "classifier/model_card.html"
+    models_page_sections = ("classifier/models_chart.html",)
     # Shared commands: fetch_dataset / make_demo_data find these (see deepboot/datasets.py).
     datasets = {"caltech101": "classifier.datasets.CALTECH101"}
     demo_data = {"classification": "classifier.demo_data.make_demo_data"}

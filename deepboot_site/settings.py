@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "classifier",
     "detector",
     "tictactoe",
+    "experiments",
 ]
 
 MIDDLEWARE = [

@@ -3,11 +3,12 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from registry import runs
+from registry import views as registry_views
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("models/", views.models_page, name="models"),
+    path("models/", registry_views.models_page, name="models"),
     path("runs/", runs.run_list, name="runs"),
     path("runs/compare/", runs.run_compare, name="runs-compare"),
     path("runs/<int:pk>/", runs.run_detail, name="run"),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("classifier.urls")),
     path("", include("detector.urls")),
     path("", include("tictactoe.urls")),
+    path("", include("experiments.urls")),
 ]
 
 handler400 = "deepboot_site.views.bad_request"

@@ -1,4 +1,4 @@
-"""The site's own pages: home, the Models page, and error pages that leak nothing."""
+"""The site's own pages: home and error pages that leak nothing (the Models page is the registry's)."""
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -8,31 +8,11 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
-from registry import registry
-from registry.records import demo_runs_in_progress
 from .errors import json_error
 
 
 def home(request):
     return render(request, "home.html")
-
-
-def models_page(request):
-    """One card per active model (its id, and for staff a link to the run that trained it); an
-    empty slot says which command fills it."""
-    active = {(r.task, r.architecture): r for r in registry.active_records()}
-    for record in active.values():
-        record.run = record.runs.order_by("-started").first() if request.user.is_staff else None
-    training = {}
-    for task in {slot.task for slot in registry.all_slots()}:
-        training.update({(task, arch): run for arch, run in demo_runs_in_progress(task).items()})
-    slots = []
-    for slot in registry.all_slots():
-        key = (slot.task, slot.architecture)
-        slots.append({"slot": slot, "record": active.pop(key, None), "training": training.get(key)})
-    # Active models of slots no app declares (imported by hand) still get a card.
-    slots.extend({"slot": None, "record": record} for record in active.values())
-    return render(request, "models.html", {"slots": slots})
 
 
 def page_not_found(request, exception):

@@ -35,3 +35,19 @@ def classification_evaluation():
         evaluation["model_ids"] = [f"#{evaluated[arch]} ({arch})" for arch in service.ORDER if arch in evaluated]
         evaluation["changed"] = changes_since(evaluated, active)
     return evaluation
+
+
+@register.simple_tag
+def per_class_accuracy(record):
+    """The model's per-class test accuracy as sorted bars, from the evaluation.json its training
+    run wrote beside it (none when that file is missing or unreadable)."""
+    import json
+
+    from registry import metric_display
+
+    path = registry.absolute_path(record.path).parent / "evaluation.json"
+    try:
+        scores = json.loads(path.read_text())[record.architecture]["per_class"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return metric_display.bars(scores)

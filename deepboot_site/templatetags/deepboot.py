@@ -4,6 +4,8 @@ import re
 
 from django import template
 
+from registry.metric_display import seconds_text
+
 register = template.Library()
 
 
@@ -40,14 +42,7 @@ def without_paths(value):
 @register.filter
 def duration(seconds):
     """Seconds as people read a run's length: "42s", "3m 05s", "1h 02m"; empty for None."""
-    if seconds is None or isinstance(seconds, bool):
-        return ""
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    return seconds_text(seconds)
 
 
 @register.filter

@@ -105,5 +105,13 @@
       .filter((p) => typeof p.y === "number");
   }
 
-  window.DeepBootCharts = { chart, families, points };
+  // Several runs' curves overlaid, one chart per metric family, validation series dashed.
+  // runs: [{epochs, ...}]; describe(run, name, index) -> {label, colour}. Returns the figures.
+  function overlay(runs, describe) {
+    return [...families(runs.map((run) => run.epochs))].map(([title, names]) => chart(title, runs.flatMap((run, k) =>
+      names.map((name) => ({ ...describe(run, name, k), dashed: name.startsWith("val_"), points: points(run.epochs, name) }))
+        .filter((s) => s.points.length))));
+  }
+
+  window.DeepBootCharts = { chart, families, points, overlay };
 })();

@@ -7,15 +7,13 @@
   if (!dataElement || !charts || !window.DeepBootCharts) return;
   const Charts = window.DeepBootCharts;
   const runs = JSON.parse(dataElement.textContent);
-  const groups = Charts.families(runs.map((run) => run.epochs));
-  if (!groups.size) {
+  const figures = Charts.overlay(runs, (run, name, k) => ({ label: `#${run.id} ${name}`, colour: k }));
+  if (!figures.length) {
     const note = document.createElement("p");
     note.className = "notice";
     note.textContent = "No epoch finished yet in these runs.";
     charts.replaceChildren(note);
     return;
   }
-  charts.replaceChildren(...[...groups].map(([title, names]) => Charts.chart(title, runs.flatMap((run, k) =>
-    names.map((name) => ({ label: `#${run.id} ${name}`, colour: k, dashed: name.startsWith("val_"), points: Charts.points(run.epochs, name) }))
-      .filter((s) => s.points.length)))));
+  charts.replaceChildren(...figures);
 })();
