@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_module
-from . import plots
+from . import pipeline, plots
 
 LABELS = {"cnn9": "9 layers (cnn9)", "vgg16": "16 layers (VGG16)", "resnet152": "152 layers (ResNet152)",
           "average": "average"}
@@ -21,7 +21,7 @@ def predict_items(model, root, items, image_size, batch_size=32):
     """Softmax outputs (N, classes) for `items`, in order."""
     if not items:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    dataset = data_module.image_dataset(root, items, image_size, batch_size)
+    dataset = pipeline.image_dataset(root, items, image_size, batch_size)
     return np.asarray(model.predict(dataset, verbose=0), dtype=np.float64)
 
 

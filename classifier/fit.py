@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as data_module
-from . import networks
+from . import networks, pipeline
 
 Optimizer = typing.Literal["sgd", "adagrad", "rmsprop", "adam"]
 OPTIMIZERS = typing.get_args(Optimizer)
@@ -125,12 +124,12 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
     num_classes = len(dataset.classes)
     batch = hooks.global_batch_size(config.batch_size)
     size = config.image_size
-    train_ds = data_module.make_dataset(
+    train_ds = pipeline.make_dataset(
         dataset.root, train_items, size, batch, num_classes=num_classes, training=True,
         augment=config.transforms(), seed=config.seed, labels=labels,
     )
     val_ds = (
-        data_module.make_dataset(dataset.root, val_items, size, batch, num_classes=num_classes)
+        pipeline.make_dataset(dataset.root, val_items, size, batch, num_classes=num_classes)
         if val_items else None
     )
     with hooks.scope(), hooks.precision():
@@ -163,7 +162,7 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
     else:
         fit_stage("fit", config.learning_rate(), True if batch_norm is not None else None)
     if config.recalibrate_bn:
-        plain = data_module.make_dataset(dataset.root, train_items, size, batch, num_classes=num_classes,
+        plain = pipeline.make_dataset(dataset.root, train_items, size, batch, num_classes=num_classes,
                                          labels=labels)
         count = recalibrate_batch_norm(model, plain)
         hooks.say(f"Batch-norm statistics re-estimated on {count} training batch(es)")

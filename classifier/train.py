@@ -29,7 +29,7 @@ from pathlib import Path
 
 from deepboot.hooks import TrainHooks, seed_everything
 
-from . import cross_validation, evaluate, fit, networks, plots, self_training
+from . import cross_validation, evaluate, fit, networks, pipeline, plots, self_training
 from . import data as data_module
 
 
@@ -61,7 +61,7 @@ class TrainConfig:
     weights: str = "none"
     """none (from scratch), imagenet (Keras downloads them), or a weights file for the base
     (vgg16/resnet152)."""
-    augment: str = data_module.DEFAULT_AUGMENT
+    augment: str = pipeline.DEFAULT_AUGMENT
     """Transforms of the training images, comma-separated from flip, shift, rotate, zoom, color;
     or none."""
     two_stage: bool = False
@@ -141,7 +141,7 @@ class TrainConfig:
         return self.pretrained() or self.two_stage
 
     def transforms(self):
-        return data_module.parse_augment(self.augment)
+        return pipeline.parse_augment(self.augment)
 
     def fine_tune_learning_rate(self):
         return self.fine_tune_lr if self.fine_tune_lr is not None else self.learning_rate() / 10

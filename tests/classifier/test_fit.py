@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from classifier import data, fit, networks
+from classifier import data, fit, networks, pipeline
 from deepboot.hooks import TrainHooks
 from tests.classifier.conftest import tiny_config
 
@@ -12,7 +12,7 @@ from tests.classifier.conftest import tiny_config
 def test_batch_norm_recalibration_sets_moving_statistics_from_training_batches(demo_data):
     model = networks.build_cnn9((32, 32, 3), 6)
     dataset = data.scan_folder(demo_data)
-    batches = data.make_dataset(demo_data, dataset.items, 32, 12, num_classes=6)
+    batches = pipeline.make_dataset(demo_data, dataset.items, 32, 12, num_classes=6)
     bn = networks.base_of(model).get_layer("conv1_bn")
     before = np.asarray(bn.moving_mean).copy()
     assert fit.recalibrate_batch_norm(model, batches, batches=2) == 2
@@ -74,7 +74,7 @@ def test_fine_tuning_in_two_stages_leaves_the_base_batch_norm_statistics_untouch
     dataset = data.scan_folder(demo_data)
     split = data.split_items(dataset.items, 0)
     model, rows = fit.fit_network(config, dataset, split.train, split.val, TrainHooks(),
-                                      checkpoint_dir=demo_data.parent / "ck-bn")
+                                  checkpoint_dir=demo_data.parent / "ck-bn")
     assert [row["stage"] for row in rows] == ["head", "finetune"]
     after = _batch_norm_statistics(model)
     assert len(after) == 12 and all(np.array_equal(a, b) for a, b in zip(built["before"], after))
@@ -89,7 +89,7 @@ def test_training_from_scratch_updates_the_batch_norm_statistics(demo_data, tmp_
     split = data.split_items(dataset.items, 0)
     fresh = _batch_norm_statistics(networks.build_cnn9((32, 32, 3), 6))
     model, _ = fit.fit_network(config, dataset, split.train, split.val, TrainHooks(),
-                                   checkpoint_dir=tmp_path / "ck")
+                               checkpoint_dir=tmp_path / "ck")
     assert not all(np.array_equal(a, b) for a, b in zip(fresh, _batch_norm_statistics(model)))
 
 

@@ -121,7 +121,7 @@ def test_the_same_seed_trains_the_same_weights_and_metrics(demo_data, tmp_path):
     weights = list(zip(first.model.get_weights(), second.model.get_weights()))
     assert len(weights) > 20 and all(np.array_equal(a, b) for a, b in weights)
     other = train(tiny_config("cnn9", demo_data, epochs=2, batch_size=8, run_eagerly=False, seed=1),
-                          tmp_path / "other")
+                  tmp_path / "other")
     assert not np.array_equal(other.model.get_weights()[0], first.model.get_weights()[0])
 
 
