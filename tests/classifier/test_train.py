@@ -1,4 +1,5 @@
-"""classifier/train.py and train_classifier: every architecture trains, saves and registers; the flags are TrainConfig's."""
+"""classifier/train.py and train_classifier: every architecture trains, saves and registers; the flags are
+TrainConfig's fields."""
 
 import dataclasses
 import json
@@ -158,6 +159,8 @@ def test_train_classifier_records_the_model_run_split_and_curves_and_activates_i
     assert run_row.status == "finished" and run_row.model_id == record.pk
     assert len(run_row.epochs) == 1 and set(run_row.artifacts) == {"model", "curves", "split"}
     assert run_row.arguments["optimizer"] == "sgd" and run_row.arguments["no_augment"] is True
+    # the run records the values it trained with, defaults included (the /runs/ pages show them)
+    assert run_row.arguments["patience"] == 10 and run_row.arguments["augment"] == "none"
     assert json.loads((registry.absolute_path(record.training_run["split_file"]).parent / "report.json").read_text())[
         "config"]["augment"] == "none"
     assert "and activated" in output and "test_top1" in output
