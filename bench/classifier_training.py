@@ -5,7 +5,7 @@
 
 It generates the demo data set (make_demo_data classification: 6 classes, `--per-class` images
 each, of which 70% train), then trains each network from scratch with the real trainer
-(classifier/trainer.py: tf.data pipeline with augmentation, Adam, checkpoints) for `--epochs`
+(classifier/train.py: tf.data pipeline with augmentation, Adam, checkpoints) for `--epochs`
 epochs and reports the first epoch (which includes tracing the training graph) and the median of
 the later ones (steady state), with images per second. It prints a Markdown block for BENCHMARKS.md.
 """
@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--eager", action="store_true", help="Train eagerly (no graph tracing).")
     args = parser.parse_args()
 
-    from classifier import trainer
+    from classifier.train import TrainConfig, train
     from classifier.demo_data import make_demo_data
 
     workdir = Path(tempfile.mkdtemp(prefix="classifier-training-"))
@@ -43,10 +43,10 @@ def main():
     described = describe_machine(tensorflow=True)
     rows = []
     for arch in args.archs:
-        config = trainer.TrainConfig(arch=arch, data=str(data), epochs=args.epochs, batch_size=args.batch_size,
-                                     image_size=args.image_size, patience=args.epochs + 1, eager=args.eager)
+        config = TrainConfig(arch=arch, data=str(data), epochs=args.epochs, batch_size=args.batch_size,
+                             image_size=args.image_size, patience=args.epochs + 1, run_eagerly=args.eager)
         started = time.perf_counter()
-        result = trainer.train(config, workdir / arch)
+        result = train(config, workdir / arch)
         total = time.perf_counter() - started
         seconds = [row["seconds"] for row in result.epochs]
         train_images = result.report["split"]["counts"]["train"]

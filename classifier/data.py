@@ -1,20 +1,13 @@
-"""Image folders to training data: scan, split, and a tf.data pipeline. No Django here.
+"""Image folders to training data: which images, with which labels, in which split. No Django here.
 
 - `scan_folder(root)`: any `<root>/<class>/<image>` tree. Classes are the folder names, sorted.
   Every file is opened with Pillow; unreadable ones are reported in `skipped` (path, reason)
   and left out. Images whose mode TensorFlow cannot decode directly (CMYK, 16-bit, palette…)
-  are marked, and the pipeline decodes those with Pillow and converts them to RGB.
+  are marked, and the pipeline (pipeline.py: tf.data) decodes those with Pillow and converts
+  them to RGB; so are images with an EXIF orientation, turned upright as uploads are.
 - `split_items(items, seed, val, test)`: a deterministic, stratified train/validation/test split
   (the same seed and files give the same split on any machine); `Split.to_json()` is what is
   recorded beside a model. `kfold(items, k, seed)`: stratified folds.
-- `make_dataset(items, …)`: tf.data: read, decode (JPEG/PNG/GIF/BMP natively, others through
-  Pillow), resize to S x S, batch, augment the training set with the chosen transforms
-  (`AUGMENTATIONS`: flip, shift, rotate, zoom, color; each layer seeded on its own), and prefetch.
-  The order of the images is deterministic for a seed (a seeded shuffle, order-preserving parallel
-  decoding, sequential augmentation), so a run can be repeated exactly. Pixels stay raw 0-255:
-  each network's own preprocessing is inside the model.
-- Images with an EXIF orientation are decoded through Pillow and turned upright exactly as the
-  upload path does (`ImageOps.exif_transpose`, then `deepboot.imaging.to_rgb`).
 - `content_hash(path)` and `overlapping_files(...)`: the same file (by its bytes) in two folders.
 """
 
@@ -24,9 +17,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
-from deepboot.imaging import to_rgb
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
 # What tf.io.decode_image reads directly (to RGB with channels=3).
@@ -230,134 +221,6 @@ def save_split(split, path, extra=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**split.to_json(), **(extra or {})}, indent=1))
     return path
-
-
-# ------------------------------------------------------------------------------------------ tf.data
-
-
-def pillow_rgb(path):
-    """Decode any image Pillow reads as RGB uint8 (CMYK, 16-bit, palette, alpha on white), turned
-    upright by its EXIF orientation: the same steps, in the same order, as an upload is served with
-    (deepboot_site/uploads.py: load, `ImageOps.exif_transpose`, `to_rgb`)."""
-    import numpy as np
-
-    with Image.open(path) as image:
-        image.load()
-        return np.asarray(to_rgb(ImageOps.exif_transpose(image)), dtype=np.uint8)
-
-
-# ------------------------------------------------------------------------------------ augmentation
-
-AUGMENTATIONS = ("flip", "shift", "rotate", "zoom", "color")
-"""The transforms `--augment` chooses from, in the order they are applied."""
-DEFAULT_AUGMENT = ",".join(AUGMENTATIONS)
-"""The book's set for photos: all of them."""
-
-
-def parse_augment(text):
-    """`--augment` text -> a tuple of transform names in AUGMENTATIONS order: "none" or "" is no
-    augmentation, otherwise a comma-separated subset ("flip,shift"). True/False (the old boolean
-    setting) mean all / none. Raises DataError naming an unknown transform."""
-    if text is True:
-        return AUGMENTATIONS
-    if text in (False, None):
-        return ()
-    names = [name.strip().lower() for name in str(text).split(",") if name.strip()]
-    if names in ([], ["none"]):
-        return ()
-    unknown = [name for name in names if name not in AUGMENTATIONS]
-    if unknown:
-        raise DataError(f"Unknown augmentation {', '.join(unknown)}: choose from {', '.join(AUGMENTATIONS)}, "
-                        "or none.")
-    return tuple(name for name in AUGMENTATIONS if name in names)
-
-
-def augmenter(seed=0, transforms=AUGMENTATIONS):
-    """The training-only augmentation on 0-255 pixels: a `keras.Sequential` of the chosen
-    `transforms` (see AUGMENTATIONS), each random layer with its own seed derived from `seed`, so
-    the layers draw independent numbers (a flip says nothing about the brightness)."""
-    import keras
-
-    transforms = parse_augment(",".join(transforms) if not isinstance(transforms, str) else transforms)
-    seeds = iter(range(seed * 16 + 1, seed * 16 + 16))
-    makers = {
-        "flip": lambda: [keras.layers.RandomFlip("horizontal", seed=next(seeds))],
-        "shift": lambda: [keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=next(seeds))],
-        "rotate": lambda: [keras.layers.RandomRotation(0.05, fill_mode="reflect", seed=next(seeds))],
-        "zoom": lambda: [keras.layers.RandomZoom((-0.15, 0.15), fill_mode="reflect", seed=next(seeds))],
-        "color": lambda: [keras.layers.RandomBrightness(0.15, value_range=(0, 255), seed=next(seeds)),
-                          keras.layers.RandomContrast(0.15, seed=next(seeds))],
-    }
-    layers = [layer for name in transforms for layer in makers[name]()]
-    return keras.Sequential(layers, name="augment")
-
-
-def decode_resize(path, needs_pillow, image_size):
-    """A tf graph: the image file at `path` as float32 (S, S, 3), raw 0-255, resized with antialiasing."""
-    import tensorflow as tf
-
-    def with_tensorflow():
-        data = tf.io.read_file(path)
-        return tf.cast(tf.io.decode_image(data, channels=3, expand_animations=False), tf.uint8)
-
-    def with_pillow():
-        image = tf.numpy_function(lambda p: pillow_rgb(p.decode()), [path], tf.uint8)
-        image.set_shape([None, None, 3])
-        return image
-
-    image = tf.cond(needs_pillow, with_pillow, with_tensorflow)
-    image = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
-    image = tf.clip_by_value(image, 0.0, 255.0)
-    image.set_shape([image_size, image_size, 3])
-    return image
-
-
-def make_dataset(root, items, image_size, batch_size, *, num_classes, training=False, augment=True,
-                 seed=0, labels=None, cache=False):
-    """A batched tf.data.Dataset of (images, one-hot labels) for `items` under `root`.
-
-    training=True shuffles (seeded) and applies `augmenter(seed, augment)` to each batch;
-    `augment` is a set of transform names, "none", or True/False (all/none).
-    `labels` overrides the items' labels (pseudo-labels for self-training). For a given seed the
-    batches are the same on every pass through the pipeline of a fresh process.
-    """
-    import tensorflow as tf
-
-    root = Path(root)
-    paths = [str(root / item.path) for item in items]
-    label_values = [item.label for item in items] if labels is None else list(labels)
-    flags = [item.needs_pillow for item in items]
-    dataset = tf.data.Dataset.from_tensor_slices((paths, flags, label_values))
-    if training:
-        dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-
-    def load(path, needs_pillow, label):
-        return decode_resize(path, needs_pillow, image_size), tf.one_hot(label, num_classes)
-
-    autotune = tf.data.AUTOTUNE
-    dataset = dataset.map(load, num_parallel_calls=autotune, deterministic=True)
-    if cache:
-        dataset = dataset.cache()
-    dataset = dataset.batch(batch_size)
-    transforms = parse_augment(augment) if not isinstance(augment, (tuple, list)) else tuple(augment)
-    if training and transforms:
-        augment_layers = augmenter(seed, transforms)
-        # One batch at a time: the random layers' seed state advances in a fixed order.
-        dataset = dataset.map(lambda x, y: (augment_layers(x, training=True), y))
-    return dataset.prefetch(autotune)
-
-
-def image_dataset(root, items, image_size, batch_size):
-    """Images only (no labels), in order: for predicting (evaluation, pseudo-labelling)."""
-    import tensorflow as tf
-
-    root = Path(root)
-    paths = [str(root / item.path) for item in items]
-    flags = [item.needs_pillow for item in items]
-    dataset = tf.data.Dataset.from_tensor_slices((paths, flags))
-    dataset = dataset.map(lambda p, f: decode_resize(p, f, image_size), num_parallel_calls=tf.data.AUTOTUNE,
-                          deterministic=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 # ------------------------------------------------------------------------------------------ overlap

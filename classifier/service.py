@@ -2,15 +2,12 @@
 
 `classify(image)` runs every active network (cnn9, vgg16, resnet152, in that order) on one RGB
 Pillow image, times each, averages their softmax outputs (the model average), and optionally adds
-a Grad-CAM heat map per network. Each model is loaded once per process by the registry and warmed
-up with one prediction; a request then costs one `predict_on_batch` per network (Keras' compiled
-predict step, without `model.predict`'s per-call data pipeline).
+a Grad-CAM heat map per network (classifier/gradcam.py). Each model is loaded once per process by
+the registry and warmed up with one prediction; a request then costs one `predict_on_batch` per
+network (Keras' compiled predict step, without `model.predict`'s per-call data pipeline).
 """
 
-import base64
-import io
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,8 @@ from PIL import Image
 from registry import registry
 from deepboot_site.labels import display_label
 from deepboot_site.samples import SamplesCache, open_sample
+
+from . import gradcam as grad_cam  # `gradcam` is classify's flag
 
 TASK = "classification"
 ORDER = ("cnn9", "vgg16", "resnet152")
@@ -131,90 +130,19 @@ def classify(image, gradcam=False):
         started = time.perf_counter()
         batch = input_array(image, size)
         if gradcam:  # one pass gives the prediction and, backwards, the heat map of its top class
-            probabilities, heatmap = gradcam_heatmap(model, batch)
+            probabilities, heatmap = grad_cam.heatmap(model, batch)
         else:
             probabilities = np.asarray(model.predict_on_batch(batch), dtype=np.float64)[0]
         latency = (time.perf_counter() - started) * 1000
         names = list(record.class_names) or [str(i) for i in range(len(probabilities))]
         result = NetworkResult(arch, record.layers, record.pk, top_k(probabilities, names), round(latency, 2))
         if gradcam:
-            result.gradcam = gradcam_data_url(image, heatmap)
+            result.gradcam = grad_cam.data_url(image, heatmap)
         results.append(result)
         if names == reference:  # only networks over the same classes can be averaged
             outputs.append(probabilities)
     average = top_k(np.mean(outputs, axis=0), reference)
     return Classification(results, average, failed)
-
-
-# ----------------------------------------------------------------------------------- Grad-CAM
-
-_gradcam_models = {}
-_gradcam_lock = threading.Lock()
-
-
-def _gradcam_parts(model):
-    """(preprocess layer, model from base input to (target conv output, base output), head layers)."""
-    import keras
-
-    from . import networks
-
-    key = id(model)
-    with _gradcam_lock:
-        if key not in _gradcam_models:
-            if len(_gradcam_models) >= 2 * len(ORDER):  # models replaced by newer activations
-                _gradcam_models.clear()
-            base = networks.base_of(model)
-            target = networks.gradcam_layer(model)
-            inner = keras.Model(base.inputs, [target.output, base.output])
-            head = [layer for layer in model.layers if layer.name.startswith("head_")]
-            # The model itself is kept with its parts, so its id cannot be reused while cached.
-            _gradcam_models[key] = (model, (model.get_layer("preprocess"), inner, head))
-        return _gradcam_models[key][1]
-
-
-def gradcam_heatmap(model, batch, class_index=None):
-    """Grad-CAM (Selvaraju et al.): the target layer's channels weighted by the mean gradient of
-    the class score, ReLU, scaled to [0, 1]. One forward pass gives the model's output too, so a
-    request with Grad-CAM costs one backward pass more than one without.
-
-    -> (probabilities: (classes,) float64, heatmap: (h, w) float array), for `class_index` or, by
-    default, the top class. TensorFlow backend."""
-    import tensorflow as tf
-
-    preprocess, inner, head = _gradcam_parts(model)
-    inputs = tf.convert_to_tensor(batch)
-    with tf.GradientTape() as tape:
-        conv, features = inner(preprocess(inputs), training=False)
-        x = features
-        for layer in head:
-            x = layer(x, training=False)
-        probabilities = np.asarray(x[0], dtype=np.float64)
-        index = int(np.argmax(probabilities)) if class_index is None else class_index
-        score = x[:, index]
-    gradients = tape.gradient(score, conv)
-    weights = tf.reduce_mean(tf.cast(gradients, tf.float32), axis=(0, 1, 2))
-    heatmap = tf.nn.relu(tf.reduce_sum(tf.cast(conv[0], tf.float32) * weights, axis=-1)).numpy()
-    peak = float(heatmap.max())
-    return probabilities, (heatmap / peak if peak > 0 else heatmap)
-
-
-def overlay(image, heatmap, max_side=256, alpha=0.45):
-    """The heat map (jet colours) blended over a thumbnail of the image, as PNG bytes."""
-    from matplotlib import colormaps
-
-    thumbnail = image.convert("RGB").copy()
-    thumbnail.thumbnail((max_side, max_side))
-    colours = (colormaps["jet"](heatmap)[..., :3] * 255).astype(np.uint8)
-    heat = Image.fromarray(colours).resize(thumbnail.size, Image.BILINEAR)
-    blended = Image.blend(thumbnail, heat, alpha)
-    buffer = io.BytesIO()
-    blended.save(buffer, "PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def gradcam_data_url(image, heatmap):
-    png = overlay(image, heatmap)
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 # ----------------------------------------------------------------------------------- samples

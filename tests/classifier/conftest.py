@@ -15,9 +15,10 @@ SIZE = 32
 
 
 def tiny_config(arch, data, **overrides):
-    from classifier.trainer import TrainConfig
+    from classifier.train import TrainConfig
 
-    values = dict(arch=arch, data=str(data), epochs=1, batch_size=64, image_size=SIZE, eager=True, patience=2)
+    values = dict(arch=arch, data=str(data), epochs=1, batch_size=64, image_size=SIZE, run_eagerly=True,
+                  patience=2)
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -80,12 +81,12 @@ def stripes(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(demo_data):
     """{arch: TrainResult}: each architecture trained for one step (one batch holds the training set)."""
-    from classifier import trainer
+    from classifier.train import train
 
     results = {}
     for arch in ("cnn9", "vgg16", "resnet152"):
         out_dir = Path(settings.MODELS_DIR) / "classification" / f"session-{arch}"
-        results[arch] = trainer.train(tiny_config(arch, demo_data, recalibrate_bn=arch == "resnet152"), out_dir)
+        results[arch] = train(tiny_config(arch, demo_data, recalibrate_bn=arch == "resnet152"), out_dir)
     return results
 
 

@@ -43,7 +43,7 @@ def test_evaluate_writes_the_json_and_valid_pictures_for_each_active_network_and
 @pytest.mark.django_db
 def test_the_average_is_the_mean_of_the_softmax_outputs(two_models, demo_data):
     from classifier import data, service
-    from classifier.trainer import predict_items, topk_accuracy
+    from classifier.evaluate import predict_items, topk_accuracy
 
     run("evaluate_classifier", "--data", str(demo_data), "--split", "all", "--json", str(demo_data.parent / "all.json"))
     result = json.loads((demo_data.parent / "all.json").read_text())

@@ -1,14 +1,16 @@
-"""evaluate_classifier: the active networks and their average, side by side, on the same images."""
+"""evaluate_classifier: the active networks and their average, side by side, on the same images.
 
-import json
+The evaluation itself is classifier/evaluate.py; this command finds the active models, their
+recorded splits and where to write."""
+
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from registry import registry
 from classifier import service
+from registry import registry
 
 
 class Command(BaseCommand):
@@ -36,33 +38,25 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for arch, message in failed.items():
             self.stderr.write(f"Skipping {arch}: {message}")
-        classes = list(loaded[0][1].record.class_names)
-        same = [(arch, entry) for arch, entry in loaded if list(entry.record.class_names) == classes]
-        for arch, entry in loaded:
-            if (arch, entry) not in same:
-                self.stderr.write(f"Skipping {arch}: its classes differ from {loaded[0][0]}'s.")
+        classes, networks, other = evaluate.networks_over_the_same_classes(loaded)
+        for arch in other:
+            self.stderr.write(f"Skipping {arch}: its classes differ from {networks[0].arch}'s.")
         try:
             dataset = data.scan_folder(root, classes=classes, stdout=self.stdout)
+            items = dataset.items if options["split"] == "all" else evaluate.recorded_test_items(
+                dataset, [(f"model #{entry.record.pk} ({arch})", _split_path(entry.record)) for arch, entry in loaded
+                          if arch not in other])
         except data.DataError as exc:
             raise CommandError(str(exc)) from exc
-        if options["split"] == "test":
-            items = self.test_items(dataset, same, root)
-        else:
-            items = dataset.items
-        networks = [
-            evaluate.Network(arch, entry.model, entry.model.input_shape[1], entry.record.pk, entry.record.layers)
-            for arch, entry in same
-        ]
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out_dir = service.evaluation_dir() / "evaluations" / stamp
+        out_dir = service.evaluation_dir() / "evaluations" / time.strftime("%Y%m%d-%H%M%S")
         description = f"{root.name}, {options['split']} split"
         self.stdout.write(f"Evaluating {', '.join(n.arch for n in networks)} on {len(items)} images ({description})")
         result = evaluate.evaluate(networks, root, items, classes, out_dir, description=description, stdout=self.stdout)
         result.update(data=str(root), split=options["split"], classes=classes, created=timezone.now().isoformat())
-        evaluate.write_json(result, out_dir / "evaluation.json")
-        evaluate.write_json(result, service.latest_evaluation_path())
+        for path in (out_dir / "evaluation.json", service.latest_evaluation_path(), options["json"]):
+            if path:
+                evaluate.write_json(result, path)
         if options["json"]:
-            evaluate.write_json(result, options["json"])
             self.stdout.write(f"JSON: {options['json']}")
         self.stdout.write(f"Confusion matrices and chart: {out_dir}")
         self.stdout.write(self.style.SUCCESS(
@@ -70,25 +64,8 @@ class Command(BaseCommand):
             f"top-5 {result['average']['top5']:.3f} on {result['n_images']} images"
         ))
 
-    def test_items(self, dataset, loaded, root):
-        """The images in the test split of every evaluated model (the intersection: none of them trained on it)."""
-        from classifier import data
 
-        test = None
-        for arch, entry in loaded:
-            split_file = (entry.record.training_run or {}).get("split_file")
-            if not split_file:
-                raise CommandError(f"Model #{entry.record.pk} ({arch}) has no recorded split: use --split all.")
-            try:
-                recorded = json.loads(registry.absolute_path(split_file).read_text())
-            except (OSError, ValueError) as exc:
-                raise CommandError(f"Cannot read the split of model #{entry.record.pk}: {exc}") from exc
-            paths = set(recorded.get("test", []))
-            test = paths if test is None else test & paths
-        items = data.items_from_paths(dataset, sorted(test or ()))
-        if not items:
-            raise CommandError(
-                f"None of the test images recorded with the models is under {root}; "
-                "evaluate a separate test folder with --split all."
-            )
-        return items
+def _split_path(record):
+    """The split.json recorded with a registry entry, or None."""
+    split_file = (record.training_run or {}).get("split_file")
+    return registry.absolute_path(split_file) if split_file else None
