@@ -13,7 +13,7 @@ class TictactoeConfig(AppConfig):
             "python manage.py bootstrap  (or: python manage.py train_tictactoe --algo dqn --activate)",
             network="tictactoe_dqn",
             weight_layers=3,
-            custom_objects=("tictactoe.dqn",),
+            custom_objects=("tictactoe.networks",),
         ),
     ]
-    bootstrap_demo = "tictactoe.demo.make_demo"
+    bootstrap_demo = "tictactoe.bootstrap.make_demo"
