@@ -21,7 +21,9 @@ from deepboot_site import ratelimit
 from registry import registry
 
 from . import engine
+from .evaluation import positions_to_move
 from .models import Game, Move
+from .positions import greedy_move
 
 TASK = "tictactoe"
 ARCHITECTURE = "dqn"
@@ -37,8 +39,6 @@ class Agent:
 
     def __init__(self, q_function: Callable):
         self.q_function = q_function
-        from .evaluation import positions_to_move
-
         boards = positions_to_move()
         rows = np.asarray(q_function(list(boards)), dtype=np.float64)
         self._rows = dict(zip(boards, rows))
@@ -51,16 +51,16 @@ class Agent:
 
     def q_values(self, board) -> Optional[list]:
         """Nine numbers for the side to move (None on occupied cells); None once the game is over."""
-        if engine.is_over(board):
-            return None
-        row = self.q_row(board)
-        return [round(float(row[c]), 4) if board[c] == "." else None for c in range(9)]
+        return None if engine.is_over(board) else self._shown(self.q_row(board), board)
 
     def choose(self, board):
         """(cell, q_values) of the greedy move for the side to move."""
-        from .positions import greedy_move
+        row = self.q_row(board)
+        return greedy_move(row, board), self._shown(row, board)
 
-        return greedy_move(self.q_row(board), board), self.q_values(board)
+    @staticmethod
+    def _shown(row, board):
+        return [round(float(row[c]), 4) if board[c] == "." else None for c in range(9)]
 
 
 def load_dqn(path):
