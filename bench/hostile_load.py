@@ -6,7 +6,7 @@ what 200 concurrent tic-tac-toe games plus a stream of classification uploads co
     .venv/bin/python bench/hostile_load.py --only-worst            # part 3 alone
 
 It starts the server itself in a throw-away site (see bench/servers.py), SQLite and the in-memory
-channel layer (what `make run` serves), with the shipped DQN (`tictactoe.demo.make_demo`, as
+channel layer (what `make run` serves), with the shipped DQN (`tictactoe.bootstrap.make_demo`, as
 `bootstrap` installs it) and the same small models the security tests use: an untrained cnn9 at
 32×32 for 3 classes and an untrained tiny YOLO at 64×64 (their speed, not their accuracy, is
 measured here).
@@ -255,7 +255,7 @@ def main(argv=None):
     print(f"Machine: {describe_machine()}", flush=True)
     with Site(database="sqlite", redis=False) as site:
         site.manage("migrate", "--noinput")
-        site.setup("tictactoe.demo.make_demo")
+        site.setup("tictactoe.bootstrap.make_demo")
         site.manage("shell", "-c", MODELS)
         (base,) = site.start_workers(1)
         pid = site.processes[0].pid

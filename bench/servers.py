@@ -2,7 +2,7 @@
 
     with Site(database="postgres", redis=True) as site:     # or database="sqlite", redis=False
         site.manage("migrate")                                # commands against that site
-        site.setup("tictactoe.demo.make_demo")                # an app's bootstrap step
+        site.setup("tictactoe.bootstrap.make_demo")                # an app's bootstrap step
         urls = site.start_workers(2)                          # Daphne processes on free ports
 
 Everything the site makes lives in a temporary folder; a PostgreSQL database made for the run

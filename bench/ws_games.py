@@ -175,7 +175,7 @@ def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None):
         if agent_episodes:
             site.manage("train_tictactoe", "--episodes", str(agent_episodes), "--eval-games", "100", "--activate")
         else:
-            site.setup("tictactoe.demo.make_demo")
+            site.setup("tictactoe.bootstrap.make_demo")
         urls = site.start_workers(spec["workers"])
         rows = []
         for games in levels:

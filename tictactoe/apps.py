@@ -18,7 +18,7 @@ class TictactoeConfig(AppConfig):
                 weight_layers=3,
             ),
         ),
-        loader="tictactoe.dqn.load",
+        loader="tictactoe.networks.load",
         check="tictactoe.accepts.check",
     )
-    bootstrap_demo = "tictactoe.demo.make_demo"
+    bootstrap_demo = "tictactoe.bootstrap.make_demo"

@@ -1,8 +1,8 @@
-"""The WebSocket at /ws/tictactoe/: validate each frame, call the game service, answer.
+"""The WebSocket at /ws/tictactoe/: validate each frame, call the service (tictactoe/service.py), answer.
 
 Client -> server: {"type": "new", "first": "human"|"ai"}, {"type": "move", "cell": 0-8},
 {"type": "resume", "game": "<uuid>"}. Server -> client: {"type": "state", ...} (see
-games.GameState) or {"type": "error", "code": ..., "message": ...}. New games are capped per
+service.GameState) or {"type": "error", "code": ..., "message": ...}. New games are capped per
 minute per session and per client address (error "too_many_games"). After an error the
 connection stays open, except for an oversized frame or a flood: error, then close. With the
 database unreachable a move gets an "unavailable" error (nothing changed) and a new connection
@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError
 
 from deepboot_site.ratelimit import scope_client_address
 
-from . import games
+from . import service
 
 MAX_MESSAGE_BYTES = 4096
 FLOOD_MESSAGES = 20  # more than this many messages ...
@@ -97,7 +97,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         try:
             outcome = await handler(message)
-        except games.GameError as error:
+        except service.GameError as error:
             await self.send_error(error.code, error.message)
             return
         except DATABASE_DOWN:
@@ -112,22 +112,22 @@ class GameConsumer(AsyncWebsocketConsumer):
     async def on_new(self, message):
         first = message.get("first")
         if first not in ("human", "ai"):
-            raise games.GameError("bad_request", '"first" must be "human" or "ai".')
+            raise service.GameError("bad_request", '"first" must be "human" or "ai".')
         # Capped per session and per client address: cookie-less sockets each get a session.
-        await database_sync_to_async(games.check_creation_rate)(self.owner, scope_client_address(self.scope))
-        return await database_sync_to_async(games.new_game)(self.owner, first)
+        await database_sync_to_async(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
+        return await database_sync_to_async(service.new_game)(self.owner, first)
 
     async def on_move(self, message):
         cell = message.get("cell")
         if not isinstance(cell, int) or isinstance(cell, bool) or not 0 <= cell <= 8:
-            raise games.GameError("out_of_range", '"cell" must be an integer from 0 to 8.')
-        return await database_sync_to_async(games.play)(self.owner, self.game_id, cell)
+            raise service.GameError("out_of_range", '"cell" must be an integer from 0 to 8.')
+        return await database_sync_to_async(service.play)(self.owner, self.game_id, cell)
 
     async def on_resume(self, message):
         game_id = message.get("game")
         if not isinstance(game_id, str):
-            raise games.GameError("bad_request", '"game" must be the id of a game (a UUID string).')
-        return await database_sync_to_async(games.resume)(self.owner, game_id)
+            raise service.GameError("bad_request", '"game" must be the id of a game (a UUID string).')
+        return await database_sync_to_async(service.resume)(self.owner, game_id)
 
     def flooding(self):
         now = time.monotonic()

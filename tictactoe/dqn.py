@@ -31,30 +31,34 @@ expectation over the opponent's replies: only sampled moves and their rewards. T
 - `minimax`: the perfect player (the solver plays that side; the learner never reads its values);
 - `mix`: each game draws one of the three above.
 
-The rest is the textbook DQN: experience replay of transitions (a ring buffer sampled uniformly;
-each sampled transition seen through a random one of the board's 8 symmetries when `symmetries`
-is on), a target network synced every `target_network_frequency` gradient steps, epsilon-greedy
+The rest is the textbook DQN: experience replay of transitions (`replay.py`: a ring buffer
+sampled uniformly; each sampled transition seen through a random one of the board's 8 symmetries
+when `symmetries` is on), a target network synced every `target_network_frequency` gradient steps, epsilon-greedy
 moves with epsilon falling linearly, a Huber loss on the move played, Adam.
 
 Model selection uses the judge (`evaluation.quick_check`, exhaustive and exact): at each
 evaluation the network is kept if it loses fewer lines than the best so far, or as few and wins
 more. The judge chooses among checkpoints; it never makes a target.
+
+The network, its loss and its file are `networks.py`'s; the state a killed run resumes from is
+`resume.py`'s. `train.py` runs this learner for `train_tictactoe`.
 """
 
-import json
-import os
-import random
-import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Literal, Optional
 
 import numpy as np
 
-from . import engine, evaluation
-from .positions import INPUT_SIZE, encode
+from deepboot.hooks import TrainHooks, linear_schedule, seed_everything
+
+from . import engine
+from .checkpoints import Checkpoint, judge, report
+from .networks import build_q_network, legal_moves_huber, q_function, q_values_of
+from .positions import encode
+from .replay import ReplayMemory, augment, symmetry_tables
+from .resume import load_state, save_state
 
 OPPONENTS = ("self", "random", "minimax", "mix")
 
@@ -99,139 +103,8 @@ class DQNConfig:
     """See each sampled transition through a random one of the board's 8 symmetries."""
     eval_every: int = 100
     """Episodes between exact evaluations (the best one is kept)."""
-
-
-def linear_schedule(start, end, duration, t):
-    """Falls linearly from `start` to `end` over `duration` steps, then stays at `end`."""
-    slope = (end - start) / max(duration, 1)
-    return max(slope * t + start, end) if end < start else min(slope * t + start, end)
-
-
-def build_q_network(hidden_units=256):
-    """Board from the side to move (18 inputs) -> a Q-value for each of the 9 cells."""
-    import keras
-
-    inputs = keras.Input(shape=(INPUT_SIZE,), name="board")
-    x = keras.layers.Dense(hidden_units, activation="relu", name="hidden1")(inputs)
-    x = keras.layers.Dense(hidden_units, activation="relu", name="hidden2")(x)
-    outputs = keras.layers.Dense(9, dtype="float32", name="q_values")(x)
-    return keras.Model(inputs, outputs, name="tictactoe_dqn")
-
-
-def legal_moves_huber(y_true, y_pred):
-    """Huber loss over the masked moves of each row. y_true: (batch, 18) = [targets (9), mask (9)]."""
-    from keras import ops
-
-    targets, mask = y_true[:, :9], y_true[:, 9:]
-    error = ops.abs(targets - ops.cast(y_pred, targets.dtype))
-    quadratic = ops.minimum(error, 1.0)
-    huber = 0.5 * quadratic**2 + (error - quadratic)
-    return ops.sum(huber * mask) / ops.maximum(ops.sum(mask), 1.0)
-
-
-def q_values_of(model, features):
-    """The network's Q-values for a (n, 18) batch, as a NumPy array."""
-    from keras import ops
-
-    return ops.convert_to_numpy(model(features, training=False)).astype(np.float32)
-
-
-def seed_everything(seed):
-    """Python, NumPy and the Keras backend. (CPU kernels of these small dense layers are
-    deterministic; the tests train twice with one seed and compare.)"""
-    import keras
-
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
-
-
-def symmetry_tables():
-    """(8, 18) feature permutations and (8, 9) cell maps: board k of a transition seen through
-    engine.SYMMETRIES[k] has features x[:, feature_perm[k]] and its move at cell_map[k, a]."""
-    feature_perm = np.array([list(p) + [9 + c for c in p] for p in engine.SYMMETRIES], dtype=np.int64)
-    cell_map = np.array([[engine.transform_cell(c, p) for c in range(9)] for p in engine.SYMMETRIES], dtype=np.int64)
-    return feature_perm, cell_map
-
-
-class ReplayMemory:
-    """A ring buffer of transitions, as arrays (NumPy, so a run can be saved and resumed).
-
-    state, next_state: (capacity, 18) int8 from the mover's / the next mover's side
-    action: (capacity,) int8; reward: (capacity,) float32 (+1 the move won); done: (capacity,) bool
-    next_legal: (capacity, 9) bool legal moves in next_state
-    and what followed: the reply actually played, then the mover to move again:
-    after_reply: (capacity, 18) int8 from the mover's side; after_reply_legal: (capacity, 9) bool
-    reply_reward: (capacity,) float32 (-1 the reply won, 0 it drew); reply_done: (capacity,) bool
-    """
-
-    FIELDS = ("state", "action", "reward", "next_state", "done", "next_legal",
-              "after_reply", "after_reply_legal", "reply_reward", "reply_done")
-
-    def __init__(self, capacity):
-        self.capacity = capacity
-        self.state = np.zeros((capacity, INPUT_SIZE), dtype=np.int8)
-        self.action = np.zeros(capacity, dtype=np.int8)
-        self.reward = np.zeros(capacity, dtype=np.float32)
-        self.next_state = np.zeros((capacity, INPUT_SIZE), dtype=np.int8)
-        self.done = np.zeros(capacity, dtype=bool)
-        self.next_legal = np.zeros((capacity, 9), dtype=bool)
-        self.after_reply = np.zeros((capacity, INPUT_SIZE), dtype=np.int8)
-        self.after_reply_legal = np.zeros((capacity, 9), dtype=bool)
-        self.reply_reward = np.zeros(capacity, dtype=np.float32)
-        self.reply_done = np.zeros(capacity, dtype=bool)
-        self.added = 0
-
-    def __len__(self):
-        return min(self.added, self.capacity)
-
-    def add(self, board, action, next_board):
-        """Store the move `action` from `board` (which led to `next_board`); returns its slot."""
-        i = self.added % self.capacity
-        self.state[i] = encode([board])[0]
-        self.action[i] = action
-        self.next_state[i] = encode([next_board])[0]
-        self.done[i] = engine.is_over(next_board)
-        self.reward[i] = 1.0 if engine.winner(next_board) is not None else 0.0
-        self.next_legal[i] = False
-        self.next_legal[i, engine.legal_moves(next_board)] = True
-        self.reply_done[i] = True  # until a reply is recorded
-        self.reply_reward[i] = 0.0
-        self.added += 1
-        return i
-
-    def add_reply(self, i, board_after_reply):
-        """Record, for the transition in slot `i`, the board after the reply that was played."""
-        self.after_reply[i] = encode([board_after_reply])[0]
-        self.reply_done[i] = engine.is_over(board_after_reply)
-        self.reply_reward[i] = -1.0 if engine.winner(board_after_reply) is not None else 0.0
-        self.after_reply_legal[i] = False
-        self.after_reply_legal[i, engine.legal_moves(board_after_reply)] = True
-
-    def sample(self, rng, size):
-        picks = rng.integers(0, len(self), size=size)
-        return {name: getattr(self, name)[picks] for name in self.FIELDS}
-
-    def arrays(self):
-        return {name: getattr(self, name) for name in self.FIELDS} | {"added": np.array(self.added)}
-
-    def restore(self, arrays):
-        for name in self.FIELDS:
-            getattr(self, name)[:] = arrays[name]
-        self.added = int(arrays["added"])
-
-
-def augment(batch, rng, feature_perm, cell_map):
-    """Each transition seen through a random symmetry of the board (the same one for every board in it)."""
-    k = rng.integers(0, 8, size=len(batch["action"]))
-    rows = np.arange(len(k))[:, None]
-    turned = dict(batch)
-    for name in ("state", "next_state", "after_reply"):
-        turned[name] = batch[name][rows, feature_perm[k]]
-    for name in ("next_legal", "after_reply_legal"):
-        turned[name] = batch[name][rows, feature_perm[k, :9]]
-    turned["action"] = cell_map[k, batch["action"].astype(np.int64)]
-    return turned
+    eval_games: int = 10_000
+    """Games per side against a random player in the final evaluation of the saved agent."""
 
 
 def best_legal(q, legal):
@@ -256,30 +129,9 @@ def two_step_targets(batch, after_reply_q, gamma):
 
 
 @dataclass
-class Checkpoint:
-    """One periodic evaluation during training."""
+class Learned:
+    """What a DQN run hands back: the network the judge kept, and how it got there."""
 
-    episode: int
-    steps: int
-    seconds: float
-    epsilon: float
-    loss: float
-    lost_lines_x: int
-    lost_lines_o: int
-    win_x: float
-    win_o: float
-
-    @property
-    def unbeatable(self):
-        return self.lost_lines_x == 0 and self.lost_lines_o == 0
-
-    def rank(self):
-        """Larger is better: fewer lost lines, then more wins against random."""
-        return (-(self.lost_lines_x + self.lost_lines_o), self.win_x + self.win_o)
-
-
-@dataclass
-class TrainResult:
     model: object
     history: list = field(default_factory=list)
     seconds: float = 0.0
@@ -297,54 +149,14 @@ class TrainResult:
         }
 
 
-def save_state(folder, state, memory, networks):
-    """Everything a killed run needs to go on exactly as if it had not stopped (written atomically).
-    networks: {"online": model with its optimizer, "target": model, "best": model}."""
-    folder = Path(folder)
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    online = networks["online"]
-    if not online.optimizer.built:
-        online.optimizer.build(online.trainable_variables)
-    for name, model in networks.items():
-        model.save_weights(partial / f"{name}.weights.h5")  # the online one with the optimizer's state
-    np.savez(partial / "memory.npz", **memory.arrays())
-    (partial / "state.json").write_text(json.dumps(state))
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+def train(config: DQNConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optional[Callable[[int, dict], None]] = None):
+    """Train the DQN; returns the best network the judge saw (see the module docstring) as `model`.
 
-
-def load_state(folder, memory, networks):
-    """The saved loop state (memory and networks restored in place), or None."""
-    folder = Path(folder)
-    if not (folder / "state.json").exists():
-        return None
-    online = networks["online"]
-    if not online.optimizer.built:
-        online.optimizer.build(online.trainable_variables)
-    for name, model in networks.items():
-        model.load_weights(folder / f"{name}.weights.h5")
-    with np.load(folder / "memory.npz") as arrays:
-        memory.restore(arrays)
-    return json.loads((folder / "state.json").read_text())
-
-
-def train(
-    config: DQNConfig,
-    *,
-    jit_compile=False,
-    scope: Optional[Callable] = None,
-    resume_dir=None,
-    on_episode: Optional[Callable[[int, dict], None]] = None,
-    on_checkpoint: Optional[Callable[[Checkpoint], None]] = None,
-):
-    """Train the DQN; `on_episode(episode, values)` after each game, `on_checkpoint` after each evaluation.
-
-    `scope()`: a context (a tf.distribute strategy's scope) to build the networks in.
-    `resume_dir`: where the loop state is saved at each evaluation; a run started again with the
-    same folder goes on from there, with the same result as an uninterrupted run.
-    Returns the best network the judge saw (see the module docstring) as `result.model`.
+    hooks: the networks are built in `hooks.scope()` and compiled with `hooks.jit`; each evaluation
+    is said (`hooks.say`) and recorded (`hooks.log_epoch(episode, metrics)`); with `hooks.resume_dir`
+    the loop state is saved there (under dqn/) at each evaluation, before it is recorded, and a run
+    started again with the same folder goes on from there, with the same result as an uninterrupted
+    run. on_episode(episode, {"epsilon", "loss"}) after each game (a progress bar).
     """
     import keras
 
@@ -355,12 +167,12 @@ def train(
     started = time.monotonic()
 
     # The online, target and best-so-far networks: one builder, called three times.
-    with (scope or nullcontext)():
+    with hooks.scope():
         q_network = build_q_network(config.hidden_units)
         q_network.compile(
             optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
             loss=legal_moves_huber,
-            jit_compile=jit_compile,
+            jit_compile=hooks.jit,
         )
         target_network = build_q_network(config.hidden_units)
         best_network = build_q_network(config.hidden_units)
@@ -370,13 +182,16 @@ def train(
     memory = ReplayMemory(config.buffer_size)
     feature_perm, cell_map = symmetry_tables()
 
-    result = TrainResult(model=best_network)
+    result = Learned(model=best_network)
     steps = 0
     recent_losses = []
     first_episode = 0
     best_rank = None
-    saved = load_state(resume_dir, memory, networks) if resume_dir else None
+    resume_dir = Path(hooks.resume_dir) / "dqn" if hooks.resume_dir else None
+    saved = load_state(resume_dir, networks) if resume_dir else None
     if saved is not None:
+        saved, arrays = saved
+        memory.restore(arrays)
         steps, first_episode = saved["steps"], saved["episode"]
         rng.bit_generator.state = saved["rng"]
         result.history = [Checkpoint(**c) for c in saved["history"]]
@@ -444,25 +259,15 @@ def train(
 
         # Periodic exact evaluation of the online network's greedy policy; keep the best.
         if (episode + 1) % config.eval_every == 0 or episode + 1 == config.episodes:
-            check = evaluation.quick_check(q_function(q_network))
-            checkpoint = Checkpoint(
-                episode=episode + 1,
-                steps=steps,
-                seconds=time.monotonic() - started,
-                epsilon=epsilon,
-                loss=float(np.mean(recent_losses)) if recent_losses else 0.0,
-                lost_lines_x=check["X"]["lost_lines"],
-                lost_lines_o=check["O"]["lost_lines"],
-                win_x=check["X"]["win"],
-                win_o=check["O"]["win"],
-            )
+            checkpoint = judge(q_function(q_network), episode=episode + 1, seconds=time.monotonic() - started,
+                               epsilon=epsilon, steps=steps, losses=recent_losses)
             recent_losses = []
             result.history.append(checkpoint)
             if best_rank is None or checkpoint.rank() > best_rank:
                 best_rank = checkpoint.rank()
                 best_network.set_weights(q_network.get_weights())
                 result.selected_episode = checkpoint.episode
-            if resume_dir:  # before the callback, which may stop the run
+            if resume_dir:  # before the record, which a stop may interrupt
                 state = {
                     "steps": steps,
                     "episode": episode + 1,
@@ -472,32 +277,10 @@ def train(
                     "best_rank": best_rank,
                     "seconds": checkpoint.seconds,
                 }
-                save_state(resume_dir, state, memory, networks)
-            if on_checkpoint is not None:
-                on_checkpoint(checkpoint)
+                save_state(resume_dir, state, networks, memory.arrays())
+            report(hooks, checkpoint)
 
     result.seconds = time.monotonic() - started
     result.steps = steps
     result.transitions = memory.added
     return result
-
-
-def q_function(model):
-    """`boards -> (n, 9)` Q-values of a trained (or loaded) network, for evaluation and play."""
-    return lambda boards: q_values_of(model, encode(list(boards)))
-
-
-def save(model, path):
-    """Save as a .keras file (boards encoded by `positions.encode` in, 9 Q-values out): the network
-    only, without the optimizer's state or the training loss, so the file stays small."""
-    import keras
-
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    keras.Model(model.inputs[0], model.outputs[0], name=model.name).save(path)  # same layers, not compiled
-    return path
-
-
-def load(path):
-    import keras
-
-    return keras.saving.load_model(path, compile=False)

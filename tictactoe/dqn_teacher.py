@@ -16,22 +16,24 @@ The replay memory holds which positions were met (once each), not transitions or
 legal move of a sampled position gets its target, each position seen through a random one of the
 board's eight symmetries. The target network is refreshed every `target_network_frequency`
 gradient steps; epsilon falls linearly; Huber loss over the legal moves; Adam with a
-cosine-decayed learning rate.
+cosine-decayed learning rate. The network is `networks.py`'s (the DQN's), the evaluations
+`checkpoints.py`'s and the state a killed run resumes from `resume.py`'s.
 """
 
-import json
-import shutil
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from . import engine, evaluation
-from .dqn import Checkpoint, build_q_network, legal_moves_huber, linear_schedule, q_values_of, seed_everything
+from deepboot.hooks import TrainHooks, linear_schedule, seed_everything
+
+from . import engine
+from .checkpoints import Checkpoint, judge, report
+from .networks import build_q_network, legal_moves_huber, q_values_of
 from .positions import position_table
+from .resume import load_state, save_state
 
 
 @dataclass(frozen=True)
@@ -66,73 +68,35 @@ class TeacherConfig:
     """Subtracted from the target of a move the minimax teacher proves losing."""
     eval_every: int = 500
     """Episodes between exact evaluations (exhaustive lines, exact win rates vs random)."""
+    eval_games: int = 10_000
+    """Games per side against a random player in the final evaluation of the saved agent."""
 
 
 @dataclass
-class TrainResult:
+class Learned:
+    """What a dqn-teacher run hands back: the fitted network and its evaluations."""
+
     model: object
     history: list = field(default_factory=list)
     seconds: float = 0.0
     steps: int = 0
-    episodes_to_unbeatable: Optional[int] = None
-    seconds_to_unbeatable: Optional[float] = None
 
     def summary(self):
         return {
             "seconds": round(self.seconds, 1),
             "gradient_steps": self.steps,
-            "episodes_to_unbeatable": self.episodes_to_unbeatable,
-            "seconds_to_unbeatable": None
-            if self.seconds_to_unbeatable is None
-            else round(self.seconds_to_unbeatable, 1),
             "history": [asdict(c) for c in self.history],
         }
 
 
-def save_state(folder, state, q_network, target_network):
-    """Everything a killed run needs to go on exactly as if it had not stopped (written atomically)."""
-    folder = Path(folder)
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    if not q_network.optimizer.built:
-        q_network.optimizer.build(q_network.trainable_variables)
-    q_network.save_weights(partial / "online.weights.h5")  # with the optimizer's state
-    target_network.save_weights(partial / "target.weights.h5")
-    np.save(partial / "memory.npy", state.pop("memory"))
-    (partial / "state.json").write_text(json.dumps(state))
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
+def train(config: TeacherConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optional[Callable[[int, dict], None]] = None):
+    """Fit the network to the teacher's targets; returns the network at the end as `model`.
 
-
-def load_state(folder, q_network, target_network):
-    """The saved loop state (and the networks and optimizer restored in place), or None."""
-    folder = Path(folder)
-    if not (folder / "state.json").exists():
-        return None
-    if not q_network.optimizer.built:
-        q_network.optimizer.build(q_network.trainable_variables)
-    q_network.load_weights(folder / "online.weights.h5")
-    target_network.load_weights(folder / "target.weights.h5")
-    state = json.loads((folder / "state.json").read_text())
-    state["memory"] = np.load(folder / "memory.npy")
-    return state
-
-
-def train(
-    config: TeacherConfig,
-    *,
-    jit_compile=False,
-    scope: Optional[Callable] = None,
-    resume_dir=None,
-    on_episode: Optional[Callable[[int, dict], None]] = None,
-    on_checkpoint: Optional[Callable[[Checkpoint], None]] = None,
-):
-    """Fit the network to the teacher's targets; `on_episode(episode, values)` after each game, `on_checkpoint` after each evaluation.
-
-    `scope()`: a context (a tf.distribute strategy's scope) to build the networks in.
-    `resume_dir`: where the loop state is saved at each evaluation; a run started again with the
-    same folder goes on from there, with the same result as an uninterrupted run.
+    hooks: the networks are built in `hooks.scope()` and compiled with `hooks.jit`; each evaluation
+    is said and recorded (`hooks.say`, `hooks.log_epoch`); with `hooks.resume_dir` the loop state is
+    saved there (under dqn-teacher/) at each evaluation, and a run started again with the same
+    folder goes on from there, with the same result as an uninterrupted run.
+    on_episode(episode, {"epsilon", "loss"}) after each game (a progress bar).
     """
     import keras
 
@@ -142,7 +106,7 @@ def train(
     started = time.monotonic()
 
     # The online and target networks: one builder, called twice.
-    with (scope or nullcontext)():
+    with hooks.scope():
         q_network = build_q_network(config.hidden_units)
         q_network.compile(
             optimizer=keras.optimizers.Adam(
@@ -153,7 +117,7 @@ def train(
                 )
             ),
             loss=legal_moves_huber,
-            jit_compile=jit_compile,
+            jit_compile=hooks.jit,
         )
         target_network = build_q_network(config.hidden_units)
     target_network.set_weights(q_network.get_weights())
@@ -175,19 +139,20 @@ def train(
     seen = np.zeros(table.size, dtype=bool)
     stored = 0
 
-    result = TrainResult(model=q_network)
+    result = Learned(model=q_network)
     steps = 0
     recent_losses = []
     first_episode = 0
-    saved = load_state(resume_dir, q_network, target_network) if resume_dir else None
+    networks = {"online": q_network, "target": target_network}
+    resume_dir = Path(hooks.resume_dir) / "dqn-teacher" if hooks.resume_dir else None
+    saved = load_state(resume_dir, networks) if resume_dir else None
     if saved is not None:
-        memory[:] = saved["memory"]
+        saved, arrays = saved
+        memory[:] = arrays["memory"]
         stored, steps, first_episode = saved["stored"], saved["steps"], saved["episode"]
         seen[memory[:stored]] = True
         rng.bit_generator.state = saved["rng"]
         result.history = [Checkpoint(**c) for c in saved["history"]]
-        result.episodes_to_unbeatable = saved["episodes_to_unbeatable"]
-        result.seconds_to_unbeatable = saved["seconds_to_unbeatable"]
         started -= saved["seconds"]
         acting_q, targets = tabulate()
     exploration_episodes = int(config.exploration_fraction * config.episodes)
@@ -231,44 +196,22 @@ def train(
 
         # Periodic exact evaluation of the online network's greedy policy.
         if (episode + 1) % config.eval_every == 0 or episode + 1 == config.episodes:
-            check = evaluation.quick_check(lambda boards: q_values_of(q_network, table.features[table.ids(boards)]))
-            checkpoint = Checkpoint(
-                episode=episode + 1,
-                steps=steps,
-                seconds=time.monotonic() - started,
-                epsilon=epsilon,
-                loss=float(np.mean(recent_losses)) if recent_losses else 0.0,
-                lost_lines_x=check["X"]["lost_lines"],
-                lost_lines_o=check["O"]["lost_lines"],
-                win_x=check["X"]["win"],
-                win_o=check["O"]["win"],
-            )
+            checkpoint = judge(lambda boards: q_values_of(q_network, table.features[table.ids(boards)]),
+                               episode=episode + 1, seconds=time.monotonic() - started, epsilon=epsilon,
+                               steps=steps, losses=recent_losses)
             recent_losses = []
             result.history.append(checkpoint)
-            limits = evaluation.limit_win_rates()
-            if (
-                result.episodes_to_unbeatable is None
-                and checkpoint.unbeatable
-                and abs(checkpoint.win_x - limits["X"]) <= 0.01
-                and abs(checkpoint.win_o - limits["O"]) <= 0.01
-            ):
-                result.episodes_to_unbeatable = checkpoint.episode
-                result.seconds_to_unbeatable = checkpoint.seconds
-            if resume_dir:  # before the callback, which may stop the run
+            if resume_dir:  # before the record, which a stop may interrupt
                 state = {
-                    "memory": memory,
                     "stored": stored,
                     "steps": steps,
                     "episode": episode + 1,
                     "rng": rng.bit_generator.state,
                     "history": [asdict(c) for c in result.history],
-                    "episodes_to_unbeatable": result.episodes_to_unbeatable,
-                    "seconds_to_unbeatable": result.seconds_to_unbeatable,
                     "seconds": checkpoint.seconds,
                 }
-                save_state(resume_dir, state, q_network, target_network)
-            if on_checkpoint is not None:
-                on_checkpoint(checkpoint)
+                save_state(resume_dir, state, networks, {"memory": memory})
+            report(hooks, checkpoint)
 
     result.seconds = time.monotonic() - started
     result.steps = steps

@@ -21,7 +21,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from deepboot.hooks import TrainHooks, linear_schedule
+
 from . import engine, evaluation
+from .checkpoints import judge, report
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,8 @@ class QLearningConfig:
     """Share of the games played against the perfect player instead of the random one."""
     eval_every: int = 5_000
     """Episodes between exact evaluations."""
-
-
-def linear_schedule(start, end, duration, t):
-    """Falls linearly from `start` to `end` over `duration` steps, then stays at `end`."""
-    slope = (end - start) / max(duration, 1)
-    return max(slope * t + start, end)
+    eval_games: int = 10_000
+    """Games per side against a random player in the final evaluation of the saved agent."""
 
 
 @lru_cache(maxsize=None)
@@ -113,18 +112,9 @@ class QTable:
 
 
 @dataclass
-class Checkpoint:
-    episode: int
-    seconds: float
-    epsilon: float
-    lost_lines_x: int
-    lost_lines_o: int
-    win_x: float
-    win_o: float
+class Learned:
+    """What a Q-learning run hands back: the table and its evaluations."""
 
-
-@dataclass
-class TrainResult:
     table: QTable
     history: list = field(default_factory=list)
     seconds: float = 0.0
@@ -134,16 +124,15 @@ class TrainResult:
                 "history": [asdict(c) for c in self.history]}
 
 
-def train(
-    config: QLearningConfig,
-    *,
-    on_episode: Optional[Callable[[int, dict], None]] = None,
-    on_checkpoint: Optional[Callable[[Checkpoint], None]] = None,
-):
+def train(config: QLearningConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optional[Callable[[int, dict], None]] = None):
+    """Learn the table; each evaluation is said and recorded (`hooks.say`, `hooks.log_epoch`);
+    on_episode(episode, {"epsilon"}) after each game (a progress bar). Seeded by its own
+    random.Random(config.seed) alone (no Keras here, so no `seed_everything`); it does not resume
+    (a run takes seconds)."""
     rng = random.Random(config.seed)
     table = QTable()
     started = time.monotonic()
-    result = TrainResult(table=table)
+    result = Learned(table=table)
     exploration_episodes = int(config.exploration_fraction * config.episodes)
     for episode in range(config.episodes):
         epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, exploration_episodes, episode)
@@ -171,18 +160,8 @@ def train(
         if on_episode is not None:
             on_episode(episode + 1, {"epsilon": epsilon})
         if (episode + 1) % config.eval_every == 0 or episode + 1 == config.episodes:
-            check = evaluation.quick_check(table.q_function)
-            checkpoint = Checkpoint(
-                episode=episode + 1,
-                seconds=time.monotonic() - started,
-                epsilon=epsilon,
-                lost_lines_x=check["X"]["lost_lines"],
-                lost_lines_o=check["O"]["lost_lines"],
-                win_x=check["X"]["win"],
-                win_o=check["O"]["win"],
-            )
+            checkpoint = judge(table.q_function, episode=episode + 1, seconds=time.monotonic() - started, epsilon=epsilon)
             result.history.append(checkpoint)
-            if on_checkpoint is not None:
-                on_checkpoint(checkpoint)
+            report(hooks, checkpoint)
     result.seconds = time.monotonic() - started
     return result

@@ -1,6 +1,6 @@
 from django.shortcuts import render
 
-from . import games
+from . import service
 
 
 def page(request):
@@ -9,5 +9,5 @@ def page(request):
     request.session["tictactoe"] = True
     if not request.session.session_key:
         request.session.save()
-    context = {"cells": range(9), "score": games.score(request.session.session_key)}
+    context = {"cells": range(9), "score": service.score(request.session.session_key)}
     return render(request, "tictactoe/tictactoe.html", context)

@@ -6,25 +6,25 @@ import dataclasses
 import pytest
 
 from deepboot import cli
-from tictactoe import dqn, trainer
+from tictactoe import dqn, train
 
 
 def parser():
     p = argparse.ArgumentParser()
-    cli.add_config_arguments(p, trainer.CONFIGS)
+    cli.add_config_arguments(p, train.CONFIGS)
     return p
 
 
-@pytest.mark.parametrize("algo", trainer.ALGORITHMS)
+@pytest.mark.parametrize("algo", train.ALGORITHMS)
 def test_every_field_of_every_config_is_a_flag(algo):
     flags = {a.dest for a in parser()._actions}
-    assert {f.name for f in dataclasses.fields(trainer.CONFIGS[algo])} <= flags
+    assert {f.name for f in dataclasses.fields(train.CONFIGS[algo])} <= flags
 
 
-@pytest.mark.parametrize("algo", trainer.ALGORITHMS)
+@pytest.mark.parametrize("algo", train.ALGORITHMS)
 def test_no_flags_give_the_dataclass_defaults(algo):
     options = vars(parser().parse_args([]))
-    assert cli.config_from_options(trainer.CONFIGS[algo], options) == trainer.CONFIGS[algo]()
+    assert cli.config_from_options(train.CONFIGS[algo], options) == train.CONFIGS[algo]()
 
 
 def test_the_help_states_each_field_docstring_and_its_real_default():
@@ -44,7 +44,7 @@ def test_flags_are_typed_and_choices_come_from_the_annotation():
 
 def test_flags_of_another_learner_are_named():
     options = vars(parser().parse_args(["--unsafe-penalty", "1", "--alpha", "0.1"]))
-    assert cli.foreign_flags(dqn.DQNConfig, trainer.CONFIGS, options) == ["--alpha", "--unsafe-penalty"]
+    assert cli.foreign_flags(dqn.DQNConfig, train.CONFIGS, options) == ["--alpha", "--unsafe-penalty"]
 
 
 def test_an_optional_field_becomes_a_flag_of_its_type():

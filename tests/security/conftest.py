@@ -33,10 +33,10 @@ def dqn_file():
     if not path.exists():
         import keras
 
-        from tictactoe import dqn
+        from tictactoe import networks
 
         keras.utils.set_random_seed(7)
-        dqn.save(dqn.build_q_network(hidden_units=16), str(path))
+        networks.save(networks.build_q_network(hidden_units=16), str(path))
     return path
 
 

@@ -11,7 +11,7 @@ def shipped_dqn_file():
 
     from django.conf import settings
 
-    from tictactoe.demo import PRETRAINED
+    from tictactoe.bootstrap import PRETRAINED
 
     target = Path(settings.MODELS_DIR) / "tictactoe" / "tests" / "dqn.keras"
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -116,7 +116,7 @@ def test_evaluate_refuses_zero_games():
 def test_bootstrap_installs_the_shipped_dqn_once():
     from django.core.management.color import no_style
 
-    from tictactoe.demo import make_demo
+    from tictactoe.bootstrap import make_demo
 
     out = StringIO()
     make_demo(stdout=out, style=no_style())

@@ -134,12 +134,12 @@ def lowest_cell_agent():
     import numpy as np
     from django.conf import settings
 
-    from tictactoe import dqn
+    from tictactoe import networks
 
-    model = dqn.build_q_network(4)
+    model = networks.build_q_network(4)
     last = model.get_layer("q_values")
     last.set_weights([np.zeros((4, 9), dtype="float32"), -np.arange(9, dtype="float32")])
-    path = dqn.save(model, str(settings.MODELS_DIR / "tictactoe" / "tests" / f"{uuid.uuid4()}.keras"))
+    path = networks.save(model, str(settings.MODELS_DIR / "tictactoe" / "tests" / f"{uuid.uuid4()}.keras"))
     return registry.register("tictactoe", "dqn", path, activate=True)
 
 

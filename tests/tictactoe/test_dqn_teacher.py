@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from tictactoe import dqn, dqn_teacher
-from tictactoe.positions import encode, position_table
+from deepboot.hooks import TrainHooks
+from tictactoe import dqn_teacher, networks
+from tictactoe.positions import position_table
 
 TINY = dict(
     episodes=120, hidden_units=16, batch_size=32, learning_starts=16, train_frequency=1,
@@ -42,12 +43,12 @@ def test_a_stopped_run_resumes_to_the_same_result(tiny_run, tmp_path):
     class Stop(Exception):
         pass
 
-    def stop_at_first_evaluation(checkpoint):
-        raise Stop
+    def stop_at_first_evaluation(epoch, metrics, stage=None):
+        raise Stop  # the state is saved before the evaluation is recorded
 
     with pytest.raises(Stop):
-        dqn_teacher.train(dqn_teacher.TeacherConfig(seed=7, **TINY), resume_dir=tmp_path / "state", on_checkpoint=stop_at_first_evaluation)
-    resumed = dqn_teacher.train(dqn_teacher.TeacherConfig(seed=7, **TINY), resume_dir=tmp_path / "state")
+        dqn_teacher.train(dqn_teacher.TeacherConfig(seed=7, **TINY), TrainHooks(resume_dir=tmp_path, log_epoch=stop_at_first_evaluation))
+    resumed = dqn_teacher.train(dqn_teacher.TeacherConfig(seed=7, **TINY), TrainHooks(resume_dir=tmp_path))
     assert [c.episode for c in resumed.history] == [60, 120]
     assert same(weights(resumed.model), weights(tiny_run.model))
 
@@ -60,15 +61,15 @@ def test_a_short_run_learns_to_defend_and_to_win():
         target_network_frequency=50, eval_every=300, learning_rate=3e-3,
     )
     table = position_table()
-    untrained = dqn.build_q_network(config.hidden_units)
+    untrained = networks.build_q_network(config.hidden_units)
     trained = dqn_teacher.train(config).model
 
     def figures(model):
-        q = dqn.q_values_of(model, table.features)
+        q = networks.q_values_of(model, table.features)
         greedy = np.where(table.legal, q, -np.inf).argmax(axis=1)
         to_move = table.legal.any(axis=1)
         safe_share = float((~table.unsafe[np.arange(table.size), greedy])[to_move].mean())
-        check = evaluation.quick_check(lambda boards: dqn.q_values_of(model, table.features[table.ids(boards)]))
+        check = evaluation.quick_check(lambda boards: networks.q_values_of(model, table.features[table.ids(boards)]))
         return safe_share, check["X"]["lost_lines"] + check["O"]["lost_lines"], check["X"]["win"]
 
     safe_before, lost_before, win_before = figures(untrained)

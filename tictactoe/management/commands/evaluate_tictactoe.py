@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registry import registry
 from registry.models import TrainedModel
-from tictactoe import agent, evaluation
+from tictactoe import evaluation, service
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", metavar="PATH", help="Also write the full report as JSON to PATH.")
         parser.add_argument("--seed", type=int, default=0, help="Seed of the random player (default 0).")
         parser.add_argument(
-            "--arch", choices=sorted(agent.LOADERS), default=agent.ARCHITECTURE,
+            "--arch", choices=sorted(service.LOADERS), default=service.ARCHITECTURE,
             help="Which slot's agent: the active one, or for dqn-teacher/qlearning the newest registered when none is active (default dqn).",
         )
 
@@ -31,12 +31,12 @@ class Command(BaseCommand):
         if games < 1:
             raise CommandError("--games must be at least 1.")
         try:
-            active = agent.agent_to_evaluate(arch)
+            active = service.agent_to_evaluate(arch)
         except registry.ModelUnavailable as exc:
             raise CommandError(str(exc)) from None
         record = TrainedModel.objects.filter(pk=active.model_id).first()
         state = "" if record is None or record.active else ", the newest registered; none is active"
-        self.stdout.write(f"Agent: model #{active.model_id} {agent.TASK}/{arch} ({record.path if record else '?'}{state})")
+        self.stdout.write(f"Agent: model #{active.model_id} {service.TASK}/{arch} ({record.path if record else '?'}{state})")
         report = evaluation.evaluate(active.agent.q_function, games=games, seed=seed)
         for line in evaluation.format_report(report):
             self.stdout.write(line)

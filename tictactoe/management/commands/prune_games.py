@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from tictactoe import games
+from tictactoe import service
 
 
 class Command(BaseCommand):
@@ -26,6 +26,6 @@ class Command(BaseCommand):
         days = settings.DEEPBOOT_GAME_RETENTION_DAYS if days is None else days
         if not days >= 0:
             raise CommandError(f"--days must be 0 or more, not {days}.")
-        removed, moves = games.prune(timedelta(days=days))
+        removed, moves = service.prune(timedelta(days=days))
         call_command("clearsessions")
         self.stdout.write(f"Removed {removed} games ({moves} moves) last played over {days:g} days ago, and expired sessions.")

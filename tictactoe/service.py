@@ -1,15 +1,18 @@
-"""Service: games between a browser session and the active agent, stored as they happen.
+"""Service: the active tic-tac-toe agent (loaded once per process, its decisions as plain data) and
+the games between a browser session and it, stored as they happen. The consumer and the page call
+this module; `evaluate_tictactoe --arch` loads the agents the site does not serve through it.
 
-Synchronous (the consumer calls it through `database_sync_to_async`). Each call is one
-transaction: the human's move and the agent's reply are stored together, so a dropped connection
-or a restart loses nothing and `resume` continues where the game stood. The rules are the
-engine's; this module adds ownership, turns and storage.
+Game calls are synchronous (the consumer uses `database_sync_to_async`), one transaction each: the
+human's move and the agent's reply are stored together, so a dropped connection or a restart loses
+nothing and `resume` continues where the game stood. The rules are the engine's; this module adds
+ownership, turns and storage.
 """
 
 import uuid
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Callable, Optional
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -17,9 +20,95 @@ from django.utils import timezone
 from deepboot_site import ratelimit
 from registry import registry
 
-from . import agent as agents
 from . import engine
+from .evaluation import positions_to_move
 from .models import Game, Move
+from .positions import greedy_move
+
+TASK = "tictactoe"
+ARCHITECTURE = "dqn"
+
+
+class Agent:
+    """A Q-function over boards, played greedily: `q_function(boards) -> (n, 9)`.
+
+    The function's rows for every position with a move to make (4,520 boards) are computed once,
+    in one batch, when the agent is built: a move is then a dictionary lookup of the network's own
+    outputs instead of a Keras call of some 15 ms. The values are the same network's; nothing else
+    decides."""
+
+    def __init__(self, q_function: Callable):
+        self.q_function = q_function
+        boards = positions_to_move()
+        rows = np.asarray(q_function(list(boards)), dtype=np.float64)
+        self._rows = dict(zip(boards, rows))
+
+    def q_row(self, board):
+        row = self._rows.get(board)
+        if row is None:  # not reachable from the empty board (a test's hand-made position)
+            row = np.asarray(self.q_function([board]), dtype=np.float64)[0]
+        return row
+
+    def q_values(self, board) -> Optional[list]:
+        """Nine numbers for the side to move (None on occupied cells); None once the game is over."""
+        return None if engine.is_over(board) else self._shown(self.q_row(board), board)
+
+    def choose(self, board):
+        """(cell, q_values) of the greedy move for the side to move."""
+        row = self.q_row(board)
+        return greedy_move(row, board), self._shown(row, board)
+
+    @staticmethod
+    def _shown(row, board):
+        return [round(float(row[c]), 4) if board[c] == "." else None for c in range(9)]
+
+
+def load_dqn(path):
+    from . import networks
+
+    return Agent(networks.q_function(networks.load(path)))
+
+
+def load_qtable(path):
+    from .qlearning import QTable
+
+    return Agent(QTable.load(path).q_function)
+
+
+LOADERS = {"dqn": load_dqn, "dqn-teacher": load_dqn, "qlearning": load_qtable}
+
+
+@dataclass(frozen=True)
+class ActiveAgent:
+    model_id: int
+    architecture: str
+    agent: Agent
+
+
+def active_agent(architecture=ARCHITECTURE) -> ActiveAgent:
+    """The slot's active agent (cached per process); raises registry.ModelUnavailable."""
+    loaded = registry.load_active(TASK, architecture, loader=LOADERS[architecture])
+    return ActiveAgent(model_id=loaded.record.pk, architecture=architecture, agent=loaded.model)
+
+
+def agent_to_evaluate(architecture=ARCHITECTURE) -> ActiveAgent:
+    """The slot's active agent; for an architecture the site does not serve, with none active, the
+    newest one registered (they are registered inactive). Raises registry.ModelUnavailable."""
+    from registry.models import TrainedModel
+
+    if architecture == ARCHITECTURE or registry.active_record(TASK, architecture) is not None:
+        return active_agent(architecture)
+    record = TrainedModel.objects.filter(task=TASK, architecture=architecture).order_by("-id").first()
+    if record is None:
+        raise registry.ModelUnavailable(
+            f"No {TASK} model '{architecture}' is registered. Run: python manage.py train_tictactoe --algo {architecture}"
+        )
+    path = registry.absolute_path(record.path)
+    try:
+        loaded = LOADERS[architecture](path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise registry.ModelUnavailable(f"Model #{record.pk} ({path.name}) could not be loaded ({exc.__class__.__name__}).") from exc
+    return ActiveAgent(model_id=record.pk, architecture=architecture, agent=loaded)
 
 
 class GameError(Exception):
@@ -152,7 +241,7 @@ def prune(older_than):
 def new_game(owner, first):
     """Start a game; with first="ai" the agent's opening move is already played."""
     try:
-        active = agents.active_agent()
+        active = active_agent()
     except registry.ModelUnavailable as exc:
         raise _unavailable(exc) from None
     game = Game.objects.create(
@@ -169,7 +258,7 @@ def resume(owner, game_id):
     """The game where it stands; if the agent owes a move (it was unavailable), it plays it now."""
     game = _owned_game(owner, game_id)
     try:
-        active = agents.active_agent()
+        active = active_agent()
     except registry.ModelUnavailable as exc:
         return Outcome(_state(game), _unavailable(exc) if turn_of(game) == "ai" else None)
     ai_move = _ai_reply(game, active) if turn_of(game) == "ai" else None
@@ -192,7 +281,7 @@ def play(owner, game_id, cell):
     if game.status != Game.Status.PLAYING:
         return Outcome(_state(game))
     try:
-        active = agents.active_agent()
+        active = active_agent()
     except registry.ModelUnavailable as exc:
         return Outcome(_state(game), _unavailable(exc))
     ai_move = _ai_reply(game, active)

@@ -15,15 +15,14 @@ from django.core.management import call_command
 
 from registry import registry
 
-from . import agent, evaluation
+from . import evaluation, networks, service
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
 
 def install_pretrained(activate=True, games=10_000):
     """Copy the shipped DQN under var/models/, evaluate and register it. Returns (record, report)."""
-    from . import dqn
-    from .trainer import PREPROCESSING
+    from .train import PREPROCESSING
 
     manifest = json.loads((PRETRAINED / "manifest.json").read_text())
     target = Path(settings.MODELS_DIR) / "tictactoe" / manifest["name"]
@@ -31,12 +30,12 @@ def install_pretrained(activate=True, games=10_000):
     for name in ("dqn.keras", "curves.png", "manifest.json"):
         if (PRETRAINED / name).exists():
             shutil.copy2(PRETRAINED / name, target / name)
-    model = dqn.load(target / "dqn.keras")
-    report = evaluation.evaluate(dqn.q_function(model), games=games)
+    model = networks.load(target / "dqn.keras")
+    report = evaluation.evaluate(networks.q_function(model), games=games)
     (target / "evaluation.json").write_text(json.dumps(report.to_dict(), indent=2))
     record = registry.register(
-        agent.TASK,
-        agent.ARCHITECTURE,
+        service.TASK,
+        service.ARCHITECTURE,
         target / "dqn.keras",
         activate=activate,
         input_size=[18],
@@ -51,7 +50,7 @@ def install_pretrained(activate=True, games=10_000):
 
 
 def make_demo(stdout, style):
-    record = registry.active_record(agent.TASK, agent.ARCHITECTURE)
+    record = registry.active_record(service.TASK, service.ARCHITECTURE)
     if record is not None and registry.absolute_path(record.path).exists():
         stdout.write(f"  The DQN slot has an active model (#{record.pk}); nothing to do.")
         return
