@@ -18,12 +18,11 @@ Part 2, load rounds: 200 games opened at once and played to the end with random 
 (a move every 60 ms at most per game), with 40 classification uploads, two at a time, alongside.
 Per round: wall time, human moves answered per second, upload latency, and the server's RSS after
 the round (/proc/<pid>/status).
-Part 3, worst-case legal uploads: `--worst` (default 30) uploads sent at once to each API in turn,
-each a 40-megapixel PNG (16-bit grey and RGBA, alternately) a few hundred KB long, while another
-client loads the home and Models pages every half second. Per API: the answers (200, or 503 from
-the bounded queue), the server's peak RSS (VmHWM) and the slowest page answer meanwhile. The API
-rate is lifted in the throw-away site (bench/servers.py) so that the queue, not the rate, answers.
-The client runs on the same machine and takes its share of CPU.
+Part 3, worst-case legal uploads: `--worst` (default 30) uploads at once to each API in turn, each
+a 40-megapixel PNG (16-bit grey and RGBA, alternately) of a few hundred KB, while another client
+loads the home and Models pages every half second. Per API: the answers (200, or 503 from the
+bounded queue), the server's peak RSS (VmHWM) and the slowest page answer meanwhile. The API rate is
+lifted in the throw-away site (bench/servers.py): the queue answers, not the rate. The client shares the CPU.
 """
 
 import argparse
@@ -40,8 +39,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from servers import Site, describe_machine, percentile  # noqa: E402
 
@@ -127,12 +125,11 @@ def worst_cases():
 
 def get(base, path, timeout=120):
     """(status, seconds) of a GET."""
-    parsed = urlparse(base)
+    parsed, started = urlparse(base), time.perf_counter()
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=timeout)
-    started = time.perf_counter()
     connection.request("GET", path)
-    response = connection.getresponse()
-    response.read()
+    with connection.getresponse() as response:
+        response.read()
     connection.close()
     return response.status, time.perf_counter() - started
 
