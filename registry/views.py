@@ -13,11 +13,8 @@ DEFAULT_CARD = "registry/model_card.html"
 
 def _card_templates():
     """{task: the card partial of the app that declares that task's slots}."""
-    templates = {}
-    for config in apps.get_app_configs():
-        for slot in getattr(config, "model_slots", ()):
-            templates.setdefault(slot.task, getattr(config, "model_card", DEFAULT_CARD))
-    return templates
+    return {config.slots.task: getattr(config, "model_card", DEFAULT_CARD)
+            for config in apps.get_app_configs() if getattr(config, "slots", None) is not None}
 
 
 def _sections():
