@@ -33,9 +33,9 @@ DEMO_TRAINING = (
                    "--recalibrate-bn"]),
 )
 # `bootstrap --weights imagenet`: vgg16 and resnet152 fine-tuned from Keras' ImageNet weights in two
-# stages, as the book does (the new head on the frozen base, then everything at a tenth of the
-# rate); `--weights FILE` (the file in the Keras cache) is added. Not measured here: the machine
-# that chose the recipes above had no copy of the weights.
+# stages, as the book does (the new head on the frozen base at 1e-3, then everything at 1e-5);
+# `--weights FILE` (the file in the Keras cache) is added. Not measured: the machine that chose the
+# recipes above had no copy of the weights and could not download them.
 DEMO_IMAGENET_TRAINING = {
     "vgg16": ["--image-size", "64", "--two-stage", "--epochs", "3", "--patience", "3", "--batch-size", "16",
               "--lr", "1e-3", "--fine-tune-lr", "1e-5"],
