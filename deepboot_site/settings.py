@@ -36,6 +36,13 @@ MODELS_DIR = VAR_DIR / "models"
 DATA_DIR = VAR_DIR / "data"
 MEDIA_ROOT = VAR_DIR / "media"
 LOGS_DIR = VAR_DIR / "logs"
+# `bootstrap --weights imagenet` fetches Keras' ImageNet weights from this URL (Keras' own storage;
+# a mirror with the same layout, e.g. on a machine without internet) into Keras' cache, KERAS_HOME
+# (Keras' own variable, default ~/.keras), where Keras and the next run find them.
+DEEPBOOT_KERAS_WEIGHTS_URL = (
+    os.environ.get("DEEPBOOT_KERAS_WEIGHTS_URL") or "https://storage.googleapis.com/tensorflow/keras-applications/"
+)
+KERAS_HOME = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 for _folder in (VAR_DIR, MODELS_DIR, DATA_DIR, MEDIA_ROOT, LOGS_DIR):
     _folder.mkdir(parents=True, exist_ok=True)
 

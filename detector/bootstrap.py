@@ -22,9 +22,10 @@ def demo_data_ready(dest):
     return (dest / "ImageSets" / "Main" / "test.txt").is_file() and any((dest / "Annotations").glob("*.xml"))
 
 
-def make_demo_detector(stdout, style, images=DEMO_IMAGES, training=None):
+def make_demo_detector(stdout, style, images=DEMO_IMAGES, training=None, **options):
     """Make the demo scenes (unless present) and train, evaluate and activate the tiny detector,
-    only when no tiny detector is active."""
+    only when no tiny detector is active. `options`: bootstrap's other flags (--weights), not
+    used: the detector has no pre-trained weights."""
     active = registry.active_record("detection", "tiny")
     if active is not None:
         stdout.write(f"  detection/tiny: model #{active.pk} is active already; nothing to do.")

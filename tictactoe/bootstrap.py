@@ -49,7 +49,9 @@ def install_pretrained(activate=True, games=10_000):
     return record, report
 
 
-def make_demo(stdout, style):
+def make_demo(stdout, style, **options):
+    """Install the shipped DQN (or train one) when the slot is empty. `options`: bootstrap's other
+    flags (--weights), not used here."""
     record = registry.active_record(service.TASK, service.ARCHITECTURE)
     if record is not None and registry.absolute_path(record.path).exists():
         stdout.write(f"  The DQN slot has an active model (#{record.pk}); nothing to do.")

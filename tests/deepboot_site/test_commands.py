@@ -26,6 +26,33 @@ def test_bootstrap_migrates_says_what_it_did_and_can_run_again(monkeypatch):
     assert "Bootstrap finished in" in run("bootstrap")
 
 
+CALLS = []
+
+
+def record_demo(**options):
+    CALLS.append(options)
+
+
+@pytest.mark.django_db
+def test_bootstrap_passes_its_weights_flag_to_each_demo_and_every_demo_takes_it(monkeypatch):
+    import inspect
+
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    demos = [config for config in apps.get_app_configs() if getattr(config, "bootstrap_demo", None)]
+    for config in demos:
+        inspect.signature(import_string(config.bootstrap_demo)).bind(stdout=None, style=None, weights="imagenet")
+        monkeypatch.setattr(config, "bootstrap_demo", "tests.deepboot_site.test_commands.record_demo")
+    CALLS.clear()
+    run("bootstrap", "--only", "classifier", "--weights", "imagenet")
+    assert [call["weights"] for call in CALLS] == ["imagenet"]
+    run("bootstrap", "--skip", "classifier")
+    assert [call["weights"] for call in CALLS[1:]] == ["none"] * (len(demos) - 1)
+    with pytest.raises(CommandError):
+        run("bootstrap", "--weights", "places365")
+
+
 @pytest.mark.django_db
 def test_list_models_with_none_says_how_to_make_them():
     assert "python manage.py bootstrap" in run("list_models")

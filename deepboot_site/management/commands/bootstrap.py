@@ -24,6 +24,10 @@ class Command(BaseCommand):
                             help="Make only this app's demo model (repeatable): classifier, detector, tictactoe.")
         parser.add_argument("--skip", action="append", default=[], metavar="APP",
                             help="Leave this app's demo model out (repeatable).")
+        parser.add_argument("--weights", choices=("none", "imagenet"), default="none",
+                            help="imagenet: fine-tune the vgg16 and resnet152 demo models from Keras' ImageNet "
+                            "weights (from the Keras cache, or downloaded from DEEPBOOT_KERAS_WEIGHTS_URL into it) "
+                            "instead of training them from scratch. Default none.")
 
     def handle(self, *args, **options):
         chosen = demo_apps()
@@ -39,6 +43,6 @@ class Command(BaseCommand):
         for config in chosen:
             step_started = time.monotonic()
             self.stdout.write(f"{config.verbose_name}:")
-            import_string(config.bootstrap_demo)(stdout=self.stdout, style=self.style)
+            import_string(config.bootstrap_demo)(stdout=self.stdout, style=self.style, weights=options["weights"])
             self.stdout.write(f"  {config.verbose_name} done in {time.monotonic() - step_started:.1f}s")
         self.stdout.write(self.style.SUCCESS(f"Bootstrap finished in {time.monotonic() - started:.1f}s."))
