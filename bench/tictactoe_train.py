@@ -72,7 +72,7 @@ def value_iteration():
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from tictactoe import evaluation
+    from tictactoe import evaluate
     from tictactoe.positions import position_table
 
     started, cpu_started = time.monotonic(), time.process_time()
@@ -80,7 +80,7 @@ def value_iteration():
     q = np.zeros((table.size, 9), dtype=np.float32)
     for _ in range(10):  # a game lasts at most 5 moves per side
         q = np.nan_to_num(table.bellman_targets(q, 2.0), nan=-9.0)
-    check = evaluation.quick_check(lambda boards: q[table.ids(list(boards))])
+    check = evaluate.quick_check(lambda boards: q[table.ids(list(boards))])
     return {
         "method": "value-iteration", "seed": "-", "command": "(in bench/tictactoe_train.py)", "wall": time.monotonic() - started,
         "cpu": time.process_time() - cpu_started,

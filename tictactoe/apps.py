@@ -18,7 +18,7 @@ class TictactoeConfig(AppConfig):
                 weight_layers=3,
             ),
         ),
-        loader="tictactoe.networks.load",
+        loader="tictactoe.networks.load_model",
         check="tictactoe.accepts.check",
     )
     bootstrap_demo = "tictactoe.bootstrap.make_demo"

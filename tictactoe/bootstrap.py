@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from registry import registry
 
-from . import evaluation, networks, service
+from . import evaluate, networks, service
 
 PRETRAINED = Path(__file__).resolve().parent / "pretrained"
 
@@ -30,8 +30,8 @@ def install_pretrained(activate=True, games=10_000):
     for name in ("dqn.keras", "curves.png", "manifest.json"):
         if (PRETRAINED / name).exists():
             shutil.copy2(PRETRAINED / name, target / name)
-    model = networks.load(target / "dqn.keras")
-    report = evaluation.evaluate(networks.q_function(model), games=games)
+    model = networks.load_model(target / "dqn.keras")
+    report = evaluate.evaluate(networks.q_function(model), games=games)
     (target / "evaluation.json").write_text(json.dumps(report.to_dict(), indent=2))
     record = registry.register(
         service.TASK,
@@ -43,7 +43,7 @@ def install_pretrained(activate=True, games=10_000):
         layers=3,
         parameters=model.count_params(),
         dataset=manifest["dataset"],
-        metrics=evaluation.metrics_of(report),
+        metrics=evaluate.metrics_of(report),
         training_run={**manifest.get("training_run", {}), "shipped": "tictactoe/pretrained/dqn.keras"},
     )
     return record, report
@@ -62,7 +62,7 @@ def make_demo(stdout, style, **options):
     if (PRETRAINED / "dqn.keras").exists():
         stdout.write("  Installing the shipped DQN (tictactoe/pretrained/dqn.keras) and evaluating it…")
         record, report = install_pretrained()
-        for line in evaluation.format_report(report):
+        for line in evaluate.format_report(report):
             stdout.write("    " + line)
         stdout.write(f"  Registered and activated model #{record.pk} in {time.monotonic() - started:.1f}s.")
         return

@@ -1,12 +1,12 @@
 """One periodic evaluation during training, the same for the three learners: what the judge says of
-the greedy policy (exact, `evaluation.quick_check`), what a run prints and records of it, and how
+the greedy policy (exact, `evaluate.quick_check`), what a run prints and records of it, and how
 two are compared when a learner keeps its best network."""
 
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import evaluation
+from . import evaluate
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Checkpoint:
 
 def judge(q_function, *, episode, seconds, epsilon, steps=0, losses=()):
     """The Checkpoint of the greedy policy of `q_function` (`boards -> (n, 9)`) at `episode`."""
-    check = evaluation.quick_check(q_function)
+    check = evaluate.quick_check(q_function)
     return Checkpoint(
         episode=episode,
         steps=steps,

@@ -36,7 +36,7 @@ sampled uniformly; each sampled transition seen through a random one of the boar
 when `symmetries` is on), a target network synced every `target_network_frequency` gradient steps, epsilon-greedy
 moves with epsilon falling linearly, a Huber loss on the move played, Adam.
 
-Model selection uses the judge (`evaluation.quick_check`, exhaustive and exact): at each
+Model selection uses the judge (`evaluate.quick_check`, exhaustive and exact): at each
 evaluation the network is kept if it loses fewer lines than the best so far, or as few and wins
 more. The judge chooses among checkpoints; it never makes a target.
 

@@ -56,7 +56,7 @@ def save(model, path):
     return path
 
 
-def load(path):
+def load_model(path):
     import keras
 
     return keras.saving.load_model(path, compile=False)

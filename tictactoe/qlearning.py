@@ -23,7 +23,7 @@ import numpy as np
 
 from deepboot.hooks import TrainHooks, linear_schedule
 
-from . import engine, evaluation
+from . import engine, evaluate
 from .checkpoints import judge, report
 
 
@@ -154,7 +154,7 @@ def train(config: QLearningConfig, hooks: TrainHooks = TrainHooks(), on_episode:
             else:
                 cell = rng.choice(engine.legal_moves(board))
             board = engine.play(board, cell)
-        reward = {"win": 1.0, "draw": 0.0, "loss": -1.0}[evaluation.result_for(board, agent)]
+        reward = {"win": 1.0, "draw": 0.0, "loss": -1.0}[evaluate.result_for(board, agent)]
         table.update(*previous, reward, config.alpha)
 
         if on_episode is not None:

@@ -3,7 +3,7 @@ only training-side module that touches the registry."""
 
 from registry import registry
 
-from . import evaluation
+from . import evaluate
 from .train import PREPROCESSING, dataset_of
 
 
@@ -25,7 +25,7 @@ def register(result, run, activate=False):
         layers=result.layers,
         parameters=result.parameters,
         dataset=dataset_of(result.config),
-        metrics=evaluation.metrics_of(result.report),
+        metrics=evaluate.metrics_of(result.report),
         training_run={**run.summary(), **result.summary},
     )
     run.set_model(record)

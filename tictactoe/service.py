@@ -21,7 +21,7 @@ from deepboot_site import ratelimit
 from registry import registry
 
 from . import engine
-from .evaluation import positions_to_move
+from .evaluate import positions_to_move
 from .models import Game, Move
 from .positions import greedy_move
 
@@ -66,7 +66,7 @@ class Agent:
 def load_dqn(path):
     from . import networks
 
-    return Agent(networks.q_function(networks.load(path)))
+    return Agent(networks.q_function(networks.load_model(path)))
 
 
 def load_qtable(path):

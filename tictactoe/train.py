@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deepboot.hooks import TrainHooks
 
-from . import checkpoints, dqn, dqn_teacher, evaluation, networks, plots, qlearning
+from . import checkpoints, dqn, dqn_teacher, evaluate, networks, plots, qlearning
 
 # Each learner and its config dataclass (the command's flags are generated from these).
 CONFIGS = {"dqn": dqn.DQNConfig, "dqn-teacher": dqn_teacher.TeacherConfig, "qlearning": qlearning.QLearningConfig}
@@ -60,7 +60,7 @@ class TrainResult:
     path: Path
     curves: Path
     report_path: Path
-    report: evaluation.Report
+    report: evaluate.Report
     parameters: int
     layers: int
     summary: dict
@@ -81,14 +81,14 @@ def train(config, out_dir, hooks=TrainHooks()) -> TrainResult:
     else:
         learned = (dqn if algo == "dqn" else dqn_teacher).train(config, hooks, on_episode)
         path = networks.save(learned.model, out_dir / "dqn.keras")
-        q_function = networks.q_function(networks.load(path))
+        q_function = networks.q_function(networks.load_model(path))
         parameters, layers = learned.model.count_params(), 3
-    limits = evaluation.limit_win_rates()
+    limits = evaluate.limit_win_rates()
     title = f"{algo} seed {config.seed}: exact evaluation during training"
     if algo == "dqn":
         title = f"dqn (model-free, opponent {config.opponent}) seed {config.seed}: exact evaluation during training"
     curves = plots.learning_curve(learned.history, limits, out_dir / "curves.png", title)
-    report = evaluation.evaluate(q_function, games=config.eval_games)
+    report = evaluate.evaluate(q_function, games=config.eval_games)
     report_path = out_dir / "evaluation.json"
     report_path.write_text(json.dumps(report.to_dict(), indent=2))
     summary = {"algorithm": algo, "config": asdict(config), **learned.summary()}

@@ -1,7 +1,7 @@
 """A periodic evaluation: the judge's figures, how two compare, the limits, what a run records."""
 
 from deepboot.hooks import TrainHooks
-from tictactoe import checkpoints, evaluation
+from tictactoe import checkpoints, evaluate
 
 
 def checkpoint(episode, lost_x=0, lost_o=0, win_x=0.99, win_o=0.91):
@@ -24,7 +24,7 @@ def test_the_first_checkpoint_within_one_point_of_the_limits_is_found():
 def test_the_judge_scores_the_perfect_values_unbeatable(perfect_q):
     found = checkpoints.judge(perfect_q, episode=5, seconds=2.0, epsilon=0.5, losses=[1.0, 3.0])
     assert found.unbeatable and found.loss == 2.0 and found.steps == 0
-    assert found.within_limits(evaluation.limit_win_rates())
+    assert found.within_limits(evaluate.limit_win_rates())
 
 
 def test_a_checkpoint_is_said_and_recorded_at_its_episode():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepboot.hooks import TrainHooks
-from tictactoe import dqn, engine, evaluation, positions
+from tictactoe import dqn, engine, evaluate, positions
 
 TINY = dict(
     episodes=120, hidden_units=16, batch_size=32, learning_starts=64, train_frequency=1,
@@ -23,7 +23,7 @@ def same(a, b):
 
 
 def lost_lines(model):
-    check = evaluation.quick_check(dqn.q_function(model))
+    check = evaluate.quick_check(dqn.q_function(model))
     return check["X"]["lost_lines"] + check["O"]["lost_lines"]
 
 

@@ -54,7 +54,7 @@ def test_a_stopped_run_resumes_to_the_same_result(tiny_run, tmp_path):
 
 
 def test_a_short_run_learns_to_defend_and_to_win():
-    from tictactoe import evaluation
+    from tictactoe import evaluate
 
     config = dqn_teacher.TeacherConfig(
         seed=3, episodes=300, hidden_units=64, batch_size=64, learning_starts=16, train_frequency=2,
@@ -69,7 +69,7 @@ def test_a_short_run_learns_to_defend_and_to_win():
         greedy = np.where(table.legal, q, -np.inf).argmax(axis=1)
         to_move = table.legal.any(axis=1)
         safe_share = float((~table.unsafe[np.arange(table.size), greedy])[to_move].mean())
-        check = evaluation.quick_check(lambda boards: networks.q_values_of(model, table.features[table.ids(boards)]))
+        check = evaluate.quick_check(lambda boards: networks.q_values_of(model, table.features[table.ids(boards)]))
         return safe_share, check["X"]["lost_lines"] + check["O"]["lost_lines"], check["X"]["win"]
 
     safe_before, lost_before, win_before = figures(untrained)

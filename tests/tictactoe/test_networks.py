@@ -31,7 +31,7 @@ def test_save_and_load_round_trip(tmp_path):
     keras.utils.set_random_seed(3)
     model = networks.build_q_network(8)
     path = networks.save(model, str(tmp_path / "agent" / "dqn.keras"))
-    loaded = networks.load(path)
+    loaded = networks.load_model(path)
     boards = ["X...O....", ".........", "XO.XO...."]
     assert np.allclose(networks.q_function(loaded)(boards), networks.q_function(model)(boards))
     assert getattr(loaded, "optimizer", None) is None  # the network only: no optimizer state in the file

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tictactoe import engine, evaluation
+from tictactoe import engine, evaluate
 from tictactoe.positions import encode, greedy_move, legal_mask, position_table
 
 
@@ -51,11 +51,11 @@ def test_after_moves_and_replies_follow_the_rules():
 
 
 def test_bellman_targets_by_value_iteration_give_the_strongest_safe_player(perfect_q):
-    policy = evaluation.policy_table(perfect_q)
-    limits = evaluation.limit_win_rates()
+    policy = evaluate.policy_table(perfect_q)
+    limits = evaluate.limit_win_rates()
     for side in "XO":
-        assert evaluation.exhaustive(policy, side).loss == 0
-        assert abs(evaluation.exact_vs_random(policy, side)["win"] - limits[side]) < 1e-9
+        assert evaluate.exhaustive(policy, side).loss == 0
+        assert abs(evaluate.exact_vs_random(policy, side)["win"] - limits[side]) < 1e-9
 
 
 def test_unsafe_moves_are_valued_below_every_safe_move(perfect_q):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tictactoe import engine, evaluation, qlearning
+from tictactoe import engine, evaluate, qlearning
 
 SHORT = qlearning.QLearningConfig(seed=2, episodes=3000, eval_every=1500)
 
@@ -55,7 +55,7 @@ def test_runs_are_deterministic_per_seed(short_run):
 
 def test_a_short_run_learns_to_beat_a_random_player(short_run):
     assert [c.episode for c in short_run.history] == [1500, 3000]
-    policy = evaluation.policy_table(short_run.table.q_function)
+    policy = evaluate.policy_table(short_run.table.q_function)
     # A random player wins 58.5% as X and 28.8% as O against random.
-    assert evaluation.exact_vs_random(policy, "X")["win"] > 0.75
-    assert evaluation.exact_vs_random(policy, "O")["win"] > 0.45
+    assert evaluate.exact_vs_random(policy, "X")["win"] > 0.75
+    assert evaluate.exact_vs_random(policy, "O")["win"] > 0.45

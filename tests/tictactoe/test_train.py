@@ -37,4 +37,4 @@ def test_a_dqn_run_saves_a_network_that_reloads(tmp_path):
     config = dqn.DQNConfig(seed=3, episodes=20, hidden_units=8, learning_starts=32, batch_size=16, eval_every=20, eval_games=20)
     result = train.train(config, tmp_path, TrainHooks())
     assert result.path.name == "dqn.keras" and result.layers == 3
-    assert networks.load(result.path).count_params() == result.parameters
+    assert networks.load_model(result.path).count_params() == result.parameters

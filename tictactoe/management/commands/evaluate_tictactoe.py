@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from registry import registry
 from registry.models import TrainedModel
-from tictactoe import evaluation, service
+from tictactoe import evaluate, service
 
 
 class Command(BaseCommand):
@@ -37,8 +37,8 @@ class Command(BaseCommand):
         record = TrainedModel.objects.filter(pk=active.model_id).first()
         state = "" if record is None or record.active else ", the newest registered; none is active"
         self.stdout.write(f"Agent: model #{active.model_id} {service.TASK}/{arch} ({record.path if record else '?'}{state})")
-        report = evaluation.evaluate(active.agent.q_function, games=games, seed=seed)
-        for line in evaluation.format_report(report):
+        report = evaluate.evaluate(active.agent.q_function, games=games, seed=seed)
+        for line in evaluate.format_report(report):
             self.stdout.write(line)
         if json_path:
             path = Path(json_path)

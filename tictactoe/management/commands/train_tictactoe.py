@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from deepboot import cli
 from registry import training
-from tictactoe import evaluation
+from tictactoe import evaluate
 from tictactoe.register import register
 from tictactoe.train import ALGORITHMS, CONFIGS, algorithm_of, train
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             if record is None:
                 self.stdout.write("This worker's part is done; the chief saves and registers the agent.")
                 return
-        for line in evaluation.format_report(result.report):
+        for line in evaluate.format_report(result.report):
             self.stdout.write(line)
         s = result.summary
         if s.get("episodes_to_unbeatable"):
