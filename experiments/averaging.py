@@ -10,17 +10,15 @@ from pathlib import Path
 
 def average_top1(records, data):
     """Top-1 accuracy of the average of `records` (TrainedModel rows of one seed) on their test split."""
-    import keras
-
     from classifier import data as data_module
-    from classifier import networks as _custom_layers  # noqa: F401  (registers the layers the files use)
+    from classifier.networks import load_model
     from classifier.evaluate import Network, evaluate
     from registry import registry
 
     split = json.loads(registry.absolute_path(records[0].training_run["split_file"]).read_text())
     dataset = data_module.scan_folder(data)
     items = data_module.items_from_paths(dataset, split["test"])
-    members = [Network(r.architecture, keras.saving.load_model(registry.absolute_path(r.path), compile=False),
+    members = [Network(r.architecture, load_model(registry.absolute_path(r.path)),
                        r.input_size[0], r.pk) for r in records]
     with tempfile.TemporaryDirectory() as scratch:
         result = evaluate(members, Path(dataset.root), items, dataset.classes, scratch, description="the test split")

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from deepboot.distribute import DISTRIBUTE_CHOICES, DistributeError, choose_strategy, is_chief, precision, worker_index
+from deepboot.distribute import DISTRIBUTE_CHOICES, DistributeError, choose_strategy, is_chief, worker_index
 from deepboot.stopping import Stopper
 
 from . import attempts
@@ -91,8 +91,7 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
         total = total if total is not None else options.get("epochs")
         try:
             stopper.release()  # a stop that came while the record was being made ends the run here
-            with precision(run.mixed_precision):
-                yield run
+            yield run
         except KeyboardInterrupt:
             line = attempts.interrupted_line(run.record, total, unit)
             _finish(run, TrainingRun.Status.INTERRUPTED, line)

@@ -152,8 +152,8 @@ class Learned:
 def train(config: DQNConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optional[Callable[[int, dict], None]] = None):
     """Train the DQN; returns the best network the judge saw (see the module docstring) as `model`.
 
-    hooks: the networks are built in `hooks.scope()` and compiled with `hooks.jit`; each evaluation
-    is said (`hooks.say`) and recorded (`hooks.log_epoch(episode, metrics)`); with `hooks.resume_dir`
+    hooks: the networks are built in `hooks.scope()` with `hooks.precision()` and compiled with
+    `hooks.jit`; each evaluation is said (`hooks.say`) and recorded (`hooks.log_epoch(episode, metrics)`); with `hooks.resume_dir`
     the loop state is saved there (under dqn/) at each evaluation, before it is recorded, and a run
     started again with the same folder goes on from there, with the same result as an uninterrupted
     run. on_episode(episode, {"epsilon", "loss"}) after each game (a progress bar).
@@ -167,7 +167,7 @@ def train(config: DQNConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optio
     started = time.monotonic()
 
     # The online, target and best-so-far networks: one builder, called three times.
-    with hooks.scope():
+    with hooks.scope(), hooks.precision():
         q_network = build_q_network(config.hidden_units)
         q_network.compile(
             optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),

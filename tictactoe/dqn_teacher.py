@@ -92,8 +92,8 @@ class Learned:
 def train(config: TeacherConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optional[Callable[[int, dict], None]] = None):
     """Fit the network to the teacher's targets; returns the network at the end as `model`.
 
-    hooks: the networks are built in `hooks.scope()` and compiled with `hooks.jit`; each evaluation
-    is said and recorded (`hooks.say`, `hooks.log_epoch`); with `hooks.resume_dir` the loop state is
+    hooks: the networks are built in `hooks.scope()` with `hooks.precision()` and compiled with
+    `hooks.jit`; each evaluation is said and recorded (`hooks.say`, `hooks.log_epoch`); with `hooks.resume_dir` the loop state is
     saved there (under dqn-teacher/) at each evaluation, and a run started again with the same
     folder goes on from there, with the same result as an uninterrupted run.
     on_episode(episode, {"epsilon", "loss"}) after each game (a progress bar).
@@ -106,7 +106,7 @@ def train(config: TeacherConfig, hooks: TrainHooks = TrainHooks(), on_episode: O
     started = time.monotonic()
 
     # The online and target networks: one builder, called twice.
-    with hooks.scope():
+    with hooks.scope(), hooks.precision():
         q_network = build_q_network(config.hidden_units)
         q_network.compile(
             optimizer=keras.optimizers.Adam(

@@ -143,12 +143,15 @@ def test_the_same_command_line_resumes_from_the_last_epoch():
 
 
 @pytest.mark.django_db
-def test_mixed_precision_is_on_inside_the_run_and_reset_after():
+def test_mixed_precision_reaches_the_trainer_in_its_hooks_not_as_global_state():
     import keras
 
     with training.start_run("train_toy", {**OPTIONS, "mixed_precision": True}, stdout=StringIO()) as run:
-        assert keras.config.dtype_policy().name == "mixed_float16" and run.mixed_precision
-    assert keras.config.dtype_policy().name == "float32"
+        hooks = run.hooks()
+        assert hooks.mixed_precision and keras.config.dtype_policy().name == "float32"
+        with hooks.precision():  # where the trainer builds its model
+            assert keras.config.dtype_policy().name == "mixed_float16"
+        assert keras.config.dtype_policy().name == "float32"
 
 
 def dead_pid():
