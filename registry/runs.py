@@ -16,6 +16,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from . import attempts, run_files, run_stats, run_table
 from .models import TrainingRun
@@ -121,7 +122,7 @@ def run_file(request, pk, path):
     try:
         resolved = run_files.resolve(run, path)
     except run_files.NotServed as exc:
-        return render(request, "runs/error.html", {"title": "No such file", "message": str(exc)}, status=404)
+        return render(request, "runs/error.html", {"title": _("No such file"), "message": str(exc)}, status=404)
     download = "download" in request.GET or run_files.PREVIEWS.get(resolved.suffix.lower()) is None
     response = FileResponse(open(resolved, "rb"), as_attachment=download, filename=resolved.name)
     if resolved.suffix.lower() in {".json", ".txt", ".csv", ".log"} and not download:
@@ -135,13 +136,13 @@ def compare_ids(request):
     with a sentence for anything else."""
     raw = [part.strip() for value in request.GET.getlist("ids") for part in value.split(",") if part.strip()]
     if not raw:
-        raise ValueError("Choose runs to compare: /runs/compare/?ids=1,2")
+        raise ValueError(_("Choose runs to compare: /runs/compare/?ids=1,2"))
     bad = [part for part in raw if not part.isdigit()]
     if bad:
-        raise ValueError(f"Run ids are numbers; this is not one: {bad[0][:40]}.")
+        raise ValueError(_("Run ids are numbers; this is not one: %(id)s.") % {"id": bad[0][:40]})
     ids = list(dict.fromkeys(int(part) for part in raw))
     if len(ids) > COMPARE_MAX:
-        raise ValueError(f"Compare at most {COMPARE_MAX} runs at a time.")
+        raise ValueError(_("Compare at most %(count)d runs at a time.") % {"count": COMPARE_MAX})
     return ids
 
 
@@ -151,12 +152,12 @@ def run_compare(request):
     try:
         ids = compare_ids(request)
     except ValueError as exc:
-        return render(request, "runs/error.html", {"title": "Cannot compare", "message": str(exc)}, status=400)
+        return render(request, "runs/error.html", {"title": _("Cannot compare"), "message": str(exc)}, status=400)
     found = TrainingRun.objects.select_related("model").in_bulk(ids)
     missing = [pk for pk in ids if pk not in found]
     if missing:
-        message = f"No run #{', #'.join(map(str, missing))}."
-        return render(request, "runs/error.html", {"title": "Cannot compare", "message": message}, status=404)
+        message = _("No run #%(ids)s.") % {"ids": ", #".join(map(str, missing))}
+        return render(request, "runs/error.html", {"title": _("Cannot compare"), "message": message}, status=404)
     runs = [found[pk] for pk in ids]
     metrics = [run_stats.final_metrics(run) for run in runs]
     names = sorted(set().union(*metrics))

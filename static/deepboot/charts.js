@@ -1,6 +1,7 @@
 // SVG line charts of per-epoch metrics, shared by a run's page (runs.js) and the compare view
 // (compare.js): axes, a legend, a dot per epoch (so a single epoch shows), and the value of a dot
-// on hover, both as an SVG <title> and in a small tooltip line under the chart.
+// on hover, both as an SVG <title> and in a small tooltip line under the chart. Texts go through
+// gettext (/jsi18n/); metric names and the data-* attributes stay as recorded.
 (function () {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
@@ -38,7 +39,7 @@
     const figure = document.createElement("figure");
     figure.className = "chart";
     figure.dataset.metric = title;
-    const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": `${title} per epoch` });
+    const svg = el("svg", { viewBox: `0 0 ${w} ${h}`, role: "img", "aria-label": interpolate(gettext("%(metric)s per epoch"), { metric: title }, true) });
     const all = series.flatMap((s) => s.points);
     const lo = Math.min(...all.map((p) => p.y)), hi = Math.max(...all.map((p) => p.y));
     const span = hi - lo || Math.abs(hi) || 1;
@@ -60,7 +61,7 @@
       svg.appendChild(label);
     });
     const axisName = el("text", { x: w - pad, y: h - 6, class: "tick", "text-anchor": "end" });
-    axisName.textContent = "epoch";
+    axisName.textContent = gettext("epoch");
     svg.appendChild(axisName);
     const tip = document.createElement("p");
     tip.className = "chart-tip";
@@ -71,7 +72,9 @@
       const d = s.points.map((p, i) => `${i ? "L" : "M"}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(" ");
       svg.appendChild(el("path", { d, class: `series ${cls}`, "data-series": s.label }));
       s.points.forEach((p) => {
-        const text = `${s.label}, epoch ${p.epoch}${p.stage ? ` (${p.stage})` : ""}: ${format(p.y)}`;
+        const where = p.stage ? interpolate(gettext("epoch %(epoch)s (%(stage)s)"), { epoch: p.epoch, stage: p.stage }, true)
+          : interpolate(gettext("epoch %(epoch)s"), { epoch: p.epoch }, true);
+        const text = `${s.label}, ${where}: ${format(p.y)}`;
         const dot = el("circle", { cx: x(p.x).toFixed(1), cy: y(p.y).toFixed(1), r: 3.5, class: `point ${cls}`, "data-point": s.label, "data-value": p.y, tabindex: 0 });
         const hover = el("title");
         hover.textContent = text;

@@ -1,5 +1,5 @@
 // The compare view's overlaid learning curves: one chart per metric family, one colour per run,
-// validation series dashed (drawn by charts.js).
+// validation series dashed (drawn by charts.js). Texts go through gettext (/jsi18n/).
 (function () {
   "use strict";
   const dataElement = document.getElementById("compare-data");
@@ -11,7 +11,7 @@
   if (!figures.length) {
     const note = document.createElement("p");
     note.className = "notice";
-    note.textContent = "No epoch finished yet in these runs.";
+    note.textContent = gettext("No epoch finished yet in these runs.");
     charts.replaceChildren(note);
     return;
   }

@@ -1,7 +1,8 @@
 // One training run, live: its status, "epoch k of N" with seconds per epoch and an ETA, and its
 // learning curves (drawn by charts.js), updated over a WebSocket when the server pushes run
 // events (Redis), or by polling the run's JSON otherwise. An interrupted run is still watched
-// (less often), so the page notices when the same command line resumes it.
+// (less often), so the page notices when the same command line resumes it. Texts go through
+// gettext (/jsi18n/); data-run-status and the status class keep the raw status.
 (function () {
   "use strict";
   const dataElement = document.getElementById("run-data");
@@ -14,6 +15,14 @@
   let polling = false;
   let drawn = "";  // the epochs the charts show: redrawn only when they change (a hover stays put)
 
+  // The run statuses as people read them; an unknown one as it is.
+  const STATUS_TEXT = {
+    running: pgettext("run status", "running"),
+    finished: pgettext("run status", "finished"),
+    failed: pgettext("run status", "failed"),
+    interrupted: pgettext("run status", "interrupted"),
+  };
+
   function duration(seconds) {
     const s = Math.round(seconds);
     if (s < 60) return `${s}s`;
@@ -24,15 +33,20 @@
   function progressText() {
     const p = run.progress || {};
     const done = run.epochs.length;
-    let text = `epoch ${done}${p.of ? ` of ${p.of}` : ""}`;
-    if (typeof p.seconds_per_epoch === "number") text += ` · ${p.seconds_per_epoch.toFixed(1)} s per epoch`;
-    if (run.status === "running" && typeof p.eta_seconds === "number") text += ` · about ${duration(p.eta_seconds)} left`;
+    let text = p.of ? interpolate(gettext("epoch %(epoch)s of %(of)s"), { epoch: done, of: p.of }, true)
+      : interpolate(gettext("epoch %(epoch)s"), { epoch: done }, true);
+    if (typeof p.seconds_per_epoch === "number") {
+      text += " · " + interpolate(gettext("%(seconds)s s per epoch"), { seconds: p.seconds_per_epoch.toFixed(1) }, true);
+    }
+    if (run.status === "running" && typeof p.eta_seconds === "number") {
+      text += " · " + interpolate(gettext("about %(left)s left"), { left: duration(p.eta_seconds) }, true);
+    }
     return text;
   }
 
   function render() {
     const status = document.querySelector("[data-run-status]");
-    status.textContent = run.status;
+    status.textContent = STATUS_TEXT[run.status] || run.status;
     status.className = `status status-${run.status}`;
     document.querySelector("[data-run-epochs]").textContent = run.epochs.length;
     const progress = document.querySelector("[data-run-progress]");

@@ -24,6 +24,11 @@
   var colours = {};
   var lastSummary = "";
 
+  // A tag's width before it is laid out: Hangul and kana/kanji are about 1 em wide, Latin 0.6 em.
+  function textWidth(text, font) {
+    return Array.from(text).reduce(function (sum, c) { return sum + (c.codePointAt(0) >= 0x2E80 ? 1 : 0.6) * font; }, 0);
+  }
+
   function colourFor(label) {
     // The class's index in the model's output, as the server colours it; unknown labels in turn.
     if (!(label in colours)) {
@@ -77,10 +82,11 @@
         "data-score": String(d.score)});
       g.appendChild(svgElement("rect", {x: x0, y: y0, width: Math.max(x1 - x0, 0), height: Math.max(y1 - y0, 0),
         fill: "none", stroke: colour, "stroke-width": 3, "vector-effect": "non-scaling-stroke"}));
-      var label = d.label + " " + d.score.toFixed(2);
+      // The tag speaks the reader's language (label_display); data-label stays the class name.
+      var label = (d.label_display || d.label) + " " + d.score.toFixed(2);
       var tagHeight = font * 1.25;
       var tagY = y0 >= tagHeight ? y0 - tagHeight : y0;
-      g.appendChild(svgElement("rect", {"class": "detect-tag", x: x0, y: tagY, width: label.length * font * 0.6 + font * 0.5,
+      g.appendChild(svgElement("rect", {"class": "detect-tag", x: x0, y: tagY, width: textWidth(label, font) + font * 0.5,
         height: tagHeight, fill: colour}));
       var text = svgElement("text", {x: x0 + font * 0.25, y: tagY + font * 0.95, "font-size": font, fill: inkFor(colour)});
       text.textContent = label;
