@@ -1,5 +1,5 @@
 """In Chromium against the real server, in Korean: the header's switcher sets the language for the
-whole site, then a game of tic-tac-toe is played and a sample is classified."""
+whole site, then a game of tic-tac-toe is played, a sample is classified and a demo run is watched."""
 
 import pytest
 
@@ -58,4 +58,28 @@ def test_a_sample_classified_in_korean(page, asgi_server, active):
     assert labels and set(labels) <= KOREAN_LABELS
     assert "추론:" in page.locator("[data-model=cnn9] .latency").inner_text()
     screenshot(page, "classify-korean")
+    assert page.console_errors == []
+
+
+def test_a_public_demo_run_drawn_in_korean(page, asgi_server):
+    """The run's script redraws the status, the progress and the charts in the page's language;
+    the data-* attributes keep the raw status and metric names."""
+    import os
+    import socket
+
+    from tests.browser.test_runs import CURVE, make_run
+
+    run = make_run("demo-ko", CURVE[:2], status="running", host=socket.gethostname(), pid=os.getpid(),
+                   arguments={"demo": True, "epochs": 4})
+    switch_to_korean(page, asgi_server)
+    page.goto(f"{asgi_server}/runs/{run.pk}/")
+    page.locator('circle[data-point="loss"]').nth(1).wait_for(timeout=15_000)
+    assert page.locator("[data-run-status]").inner_text() == "실행 중"
+    assert page.locator("[data-run-status]").get_attribute("class") == "status status-running"
+    assert page.locator("[data-run-progress]").inner_text().startswith("에포크 2 / 4")
+    chart = page.locator('figure[data-metric="loss"]')
+    assert chart.locator("svg").get_attribute("aria-label") == "에포크별 loss"
+    chart.locator('circle[data-point="val_loss"]').nth(1).hover()
+    assert chart.locator("[data-chart-tip]").inner_text() == "val_loss, 에포크 2: 0.8000"
+    screenshot(page, "run-korean")
     assert page.console_errors == []
