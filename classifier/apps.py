@@ -18,6 +18,7 @@ class ClassifierConfig(AppConfig):
                     for arch, layers in WEIGHT_LAYERS.items()),
         loader="classifier.networks.load_model",
         check="classifier.accepts.check",
+        warm="classifier.service.load",
         class_names="classifier.accepts.fit_class_names",
     )
     bootstrap_demo = "classifier.bootstrap.make_demo"

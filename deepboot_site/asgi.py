@@ -15,9 +15,13 @@ from deepboot_site import server  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.origins import ExactOriginValidator  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
+from registry import warmup  # noqa: E402
 
 # Daphne: no form parsing in Twisted, a deadline for a whole request to arrive, no Server banner.
 server.install()
+# Each worker loads and warms the active models in the background as it starts serving
+# (DEEPBOOT_WARM_MODELS), not on the first request.
+server.when_serving(warmup.start)
 
 application = ProtocolTypeRouter(
     {

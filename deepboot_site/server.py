@@ -37,6 +37,19 @@ def install():
     http_protocol.WebRequest = _site_request(http_protocol.WebRequest)
 
 
+def when_serving(callback):
+    """Call `callback()` once Daphne's reactor runs, i.e. in a worker that serves (Daphne's command
+    or `runserver`); a process that only imports the application (a management command, the tests)
+    never runs the reactor, so never calls it. No-op without Daphne."""
+    try:
+        import daphne.server  # noqa: F401  (installs the asyncio reactor Daphne runs)
+    except ImportError:
+        return
+    from twisted.internet import reactor
+
+    reactor.callWhenRunning(callback)
+
+
 def _site_request(web_request):
     from django.conf import settings
     from twisted.internet import reactor

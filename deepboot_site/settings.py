@@ -226,6 +226,9 @@ DEEPBOOT_INFERENCE_CONCURRENCY = int(
 DEEPBOOT_INFERENCE_QUEUE = int(os.environ.get("DEEPBOOT_INFERENCE_QUEUE") or 4 * DEEPBOOT_INFERENCE_CONCURRENCY)
 # Seconds a waiting image request may wait for its turn before it is answered 503.
 DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
+# A server worker loads and warms every active model as it starts, in the background, so the first
+# request is as fast as the tenth (registry/warmup.py); off: each model loads on its first request.
+DEEPBOOT_WARM_MODELS = env_flag("DEEPBOOT_WARM_MODELS", default=True)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024

@@ -24,6 +24,7 @@ class DetectorConfig(AppConfig):
         ),
         loader="detector.networks.load_model",
         check="detector.accepts.check",
+        warm="detector.service.warm",
         class_names="detector.accepts.fit_class_names",
     )
     bootstrap_demo = "detector.bootstrap.make_demo_detector"

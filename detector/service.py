@@ -87,6 +87,21 @@ def load():
     return registry.load_active(TASK, active_architecture(), loader=_load)
 
 
+def warm(architecture):
+    """Load and warm the serving model as a request would (registry/warmup.py, at a worker's start);
+    False for an active architecture that does not serve (another one comes first in ORDER)."""
+    if architecture != active_architecture():
+        return False
+    load()
+    return True
+
+
+def warm(architecture):
+    """The serving model loaded and warmed as a request would (registry/warmup.py, at a worker's
+    start); None for an active architecture that does not serve (another comes first in ORDER)."""
+    return load() if architecture == active_architecture() else None
+
+
 def detect(image, threshold=DEFAULT_THRESHOLD, iou_threshold=IOU_THRESHOLD):
     """Detect objects in an RGB Pillow image -> DetectionResult (boxes in the image's pixels)."""
     import numpy as np

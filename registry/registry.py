@@ -92,7 +92,15 @@ def activate_model(pk, *, by=None, via="activate_model"):
     record.save(update_fields=["active"])
     Activation.objects.create(task=record.task, architecture=record.architecture, model=record,
                               replaced=previous, by=os_user() if by is None else by, via=via)
+    # In a serving worker (the admin's activation), the new model is warmed before a request needs it.
+    transaction.on_commit(lambda: _warmup().after_activation(record.task, record.architecture))
     return record
+
+
+def _warmup():
+    from . import warmup
+
+    return warmup
 
 
 @transaction.atomic

@@ -59,7 +59,10 @@ class TaskSlots:
     (registry/model_import.py), the input and output shapes its service expects, raising
     ImportRefused; `class_names`: dotted path of `fit_class_names(outputs, names, source) -> dict`
     (the details the names imply, ImportRefused when they do not fit), '' for a task without class
-    names.
+    names; `warm`: dotted path of a service function `(architecture)` that loads a slot's model the
+    way a request does and runs it once, returning something false for an architecture it does not
+    serve; called for each active model of a declared slot when a server worker starts
+    (registry/warmup.py); '' for none.
     """
 
     task: str
@@ -67,6 +70,7 @@ class TaskSlots:
     loader: str
     check: str
     class_names: str = ""
+    warm: str = ""
 
     def __post_init__(self):
         strays = [s for s in self.slots if s.task != self.task]

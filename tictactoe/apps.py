@@ -20,5 +20,6 @@ class TictactoeConfig(AppConfig):
         ),
         loader="tictactoe.networks.load_model",
         check="tictactoe.accepts.check",
+        warm="tictactoe.service.active_agent",
     )
     bootstrap_demo = "tictactoe.bootstrap.make_demo"
