@@ -80,6 +80,9 @@ def collected_static():
 def server_env(**extra):
     """The environment for a server or command subprocess that shares this test run's var folder."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # Servers the tests start load their models on the first request, as the tests expect; the
+    # warm-up at start is tested on its own (tests/registry/test_warmup.py sets it on).
+    env.setdefault("DEEPBOOT_WARM_MODELS", "0")
     env.update({key: str(value) for key, value in extra.items()})
     return env
 
