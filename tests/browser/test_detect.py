@@ -27,18 +27,22 @@ def visible_boxes(page):
     return page.locator("#detect-boxes .detect-box:visible")
 
 
-def test_upload_a_demo_scene_and_see_labelled_boxes(page, asgi_server, served_detector, demo_scenes):  # noqa: F811
+def upload_first_scene(page, asgi_server, demo_scenes):
+    """Upload the first training scene on /detect/ and return its boxes above a 0.05 threshold."""
     from detector import voc
 
     image_id = voc.split_ids(demo_scenes, "train")[0]
-    scene = demo_scenes / "JPEGImages" / f"{image_id}.jpg"
     page.goto(f"{asgi_server}/detect/")
-    page.set_input_files("input[type=file][name=image]", str(scene))
+    page.set_input_files("input[type=file][name=image]", str(demo_scenes / "JPEGImages" / f"{image_id}.jpg"))
     page.wait_for_selector("#detect-boxes .detect-box", state="attached")
     set_slider(page, 0.05)
-
     boxes = visible_boxes(page)
     assert boxes.count() >= 1
+    return boxes
+
+
+def test_upload_a_demo_scene_and_see_labelled_boxes(page, asgi_server, served_detector, demo_scenes):  # noqa: F811
+    boxes = upload_first_scene(page, asgi_server, demo_scenes)
     for i in range(boxes.count()):
         box = boxes.nth(i)
         assert box.get_attribute("data-label") in served_detector.class_names
@@ -77,19 +81,12 @@ def test_a_file_that_is_not_an_image_shows_the_error(page, asgi_server, served_d
 
 def test_the_boxes_speak_korean_and_keep_the_class_name(page, asgi_server, served_detector, demo_scenes):  # noqa: F811
     """The tag on each box shows label_display (the reader's language); data-label stays the class."""
-    from detector import voc
     from tests.browser.test_i18n import switch_to_korean
 
     korean = {"circle": "원", "square": "사각형", "triangle": "삼각형", "star": "별", "cross": "십자", "checker": "체커",
               "stripes": "줄무늬"}
-    image_id = voc.split_ids(demo_scenes, "train")[0]
     switch_to_korean(page, asgi_server)
-    page.goto(f"{asgi_server}/detect/")
-    page.set_input_files("input[type=file][name=image]", str(demo_scenes / "JPEGImages" / f"{image_id}.jpg"))
-    page.wait_for_selector("#detect-boxes .detect-box", state="attached")
-    set_slider(page, 0.05)
-    boxes = visible_boxes(page)
-    assert boxes.count() >= 1
+    boxes = upload_first_scene(page, asgi_server, demo_scenes)
     for i in range(boxes.count()):
         box = boxes.nth(i)
         label = box.get_attribute("data-label")
