@@ -13,12 +13,11 @@ def register(result, config, run, *, activate=False):
     registry.training.Run): the run's artefacts, the entry's metrics from the run's own test
     prediction, and what the entry keeps of its training run. Returns the TrainedModel, or None on
     a follower worker of a multi-worker run (the chief registers)."""
-    if not run.is_chief:
+    if not run.is_chief:  # the fields below read the chief's files
         return None
-    for name, path in (("model", result.model_path), ("curves", result.curves_path), ("split", result.split_path)):
-        run.add_artifact(name, path)
-    record = registry.register(
+    return run.register(
         "classification", config.arch, result.model_path,
+        artefacts={"model": result.model_path, "curves": result.curves_path, "split": result.split_path},
         activate=activate,
         class_names=result.class_names,
         input_size=[config.image_size, config.image_size],
@@ -35,5 +34,3 @@ def register(result, config, run, *, activate=False):
             "report": result.report,
         },
     )
-    run.set_model(record)
-    return record

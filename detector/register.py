@@ -7,8 +7,6 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from registry import registry
-
 from .service import TASK
 
 PREPROCESSING = "rescale (1/255, inside the model)"
@@ -46,10 +44,8 @@ def register_detector(run, config, result, evaluation, *, activate):
     if evaluation is not None:
         artefacts.update(detections=evaluation.detections_png, pr_curves=evaluation.pr_png,
                          evaluation=evaluation.report_json)
-    for name, path in artefacts.items():
-        run.add_artifact(name, path)
-    record = registry.register(
-        TASK, config.variant, result.model_path, activate=activate,
+    return run.register(
+        TASK, config.variant, result.model_path, artefacts=artefacts, activate=activate,
         class_names=result.class_names, input_size=[config.image_size, config.image_size],
         preprocessing=PREPROCESSING, layers=result.layers, parameters=result.parameters,
         dataset=f"{Path(config.data).name} ({result.n_train} train / {result.n_val} val)",
@@ -61,5 +57,3 @@ def register_detector(run, config, result, evaluation, *, activate):
             "val_ids_carved": result.extra["val_ids_carved"],
         },
     )
-    run.set_model(record)
-    return record

@@ -121,6 +121,20 @@ class Run:
         self.record.artifacts = {**self.record.artifacts, name: relative_to_var(path)}
         self.record.save(update_fields=["artifacts", "updated"])
 
+    def register(self, task, architecture, path, *, artefacts=None, activate=False, **fields):
+        """Record the files the run made (`artefacts`: {name: path}), register the model at `path`
+        (`fields` as registry.register takes them) and link the run to it. The chief does; another
+        worker of a multi-worker run registers nothing and gets None."""
+        if not self.is_chief:
+            return None
+        from .registry import register
+
+        for name, artefact in (artefacts or {}).items():
+            self.add_artifact(name, artefact)
+        record = register(task, architecture, path, activate=activate, **fields)
+        self.set_model(record)
+        return record
+
     def set_model(self, trained_model):
         if not self.is_chief:
             return

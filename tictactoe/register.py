@@ -1,7 +1,6 @@
 """A trained tic-tac-toe agent (train.TrainResult) made a registry entry of its training run: the
 only training-side module that touches the registry."""
 
-from registry import registry
 
 from . import evaluate
 from .train import PREPROCESSING, dataset_of
@@ -11,14 +10,13 @@ def register(result, run, activate=False):
     """Record the run's files, register the agent under ("tictactoe", its algorithm) with its
     evaluation as metrics, and link the run to it. Returns the TrainedModel; None on a worker of
     a multi-worker run that is not the chief (the chief keeps and registers the agent)."""
-    if not run.is_chief:
+    if not run.is_chief:  # the fields below read the chief's files
         return None
-    for name, path in (("model", result.path), ("curves", result.curves), ("evaluation", result.report_path)):
-        run.add_artifact(name, path)
-    record = registry.register(
+    return run.register(
         "tictactoe",
         result.algo,
         result.path,
+        artefacts={"model": result.path, "curves": result.curves, "evaluation": result.report_path},
         activate=activate,
         input_size=[18],
         preprocessing=PREPROCESSING,
@@ -28,5 +26,3 @@ def register(result, run, activate=False):
         metrics=evaluate.metrics_of(result.report),
         training_run={**run.summary(), **result.summary},
     )
-    run.set_model(record)
-    return record
