@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deepboot import optimizers
+
 from . import networks, pipeline
 
 Optimizer = typing.Literal["sgd", "adagrad", "rmsprop", "adam"]
@@ -32,7 +34,7 @@ def make_optimizer(name, lr, weight_decay=None):
     if name == "rmsprop":
         return keras.optimizers.RMSprop(lr, weight_decay=decay)
     if name == "adam":
-        return keras.optimizers.Adam(lr, weight_decay=decay)
+        return optimizers.adam(lr, weight_decay=decay)
     raise ValueError(f"Unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}.")
 
 
@@ -49,6 +51,17 @@ def compile_network(model, config, lr, num_classes, jit=False):
         jit_compile=jit and not config.run_eagerly,
         run_eagerly=config.run_eagerly,
     )
+
+
+def build_before_tracing(model, dataset):
+    """Create the optimizer's, the metrics' and the loss's variables now, from `dataset`'s shapes.
+
+    Keras 3 (TF backend) creates them during the first trace of the train function when no
+    tf.distribute strategy is in scope, and a tf.function that creates variables is traced twice.
+    For ResNet152 that second trace doubled the first step: 142 s against 77 s at 64x64 on 2 CPU
+    cores (BENCHMARKS.md, "Tracing ResNet152"). Under a strategy Keras does this itself; doing it
+    again changes nothing. `_symbolic_build` is Keras' own method for exactly this (Keras 3.15)."""
+    model._symbolic_build(data_batch=dataset.element_spec)
 
 
 def _epoch_timer(rows, stage, earlier_epochs):
@@ -135,7 +148,7 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
     with hooks.scope(), hooks.precision():
         model = networks.build(
             config.arch, (size, size, 3), num_classes, weights=config.weights,
-            weight_decay=config.weight_decay, dropout=config.dropout,
+            weight_decay=config.weight_decay, dropout=config.dropout, bn_momentum=config.bn_momentum,
         )
     # Fine-tuning: the base's batch normalisation stays in inference mode throughout (the
     # equivalent, in Keras 3, of calling the base with training=False).
@@ -151,6 +164,7 @@ def fit_network(config, dataset, train_items, val_items, hooks, stage_prefix="",
             if base_trainable is not None:
                 networks.set_base_trainable(model, base_trainable, batch_norm=batch_norm)
             compile_network(model, config, lr, num_classes, hooks.jit)
+            build_before_tracing(model, train_ds)
         _fit(model, config, hooks, f"{stage_prefix}{stage}", train_ds, val_ds, stage_epochs(stage), checkpoint_dir,
              rows, early_stopping=not fixed)
 
