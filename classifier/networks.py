@@ -130,18 +130,33 @@ def build_vgg16(input_shape=(224, 224, 3), num_classes=101, weights=None, dropou
     return _assemble("vgg16", input_shape, num_classes, "caffe", base, dropout, weight_decay=weight_decay)
 
 
-def build_resnet152(input_shape=(224, 224, 3), num_classes=101, weights=None, dropout=0.5, weight_decay=0.0):
-    """ResNet152 (v1, keras.applications, include_top=False) and a new softmax head."""
+def build_resnet152(input_shape=(224, 224, 3), num_classes=101, weights=None, dropout=0.5, weight_decay=0.0,
+                    bn_momentum=None):
+    """ResNet152 (v1, keras.applications, include_top=False) and a new softmax head; `bn_momentum`
+    replaces the momentum (Keras' 0.99) of the base's batch-norm moving averages.
+
+    From scratch, the last batch norm of each of the 50 residual blocks starts with a zero scale
+    (gamma), so every block starts as the identity and the network as a shallow one that deepens as
+    it learns (Goyal et al., 2017, "Accurate, Large Minibatch SGD", section 5.1). With Keras' ones,
+    50 blocks add their outputs from the first step on, and on the demo set the loss stays above
+    chance's for epochs (BENCHMARKS.md)."""
     _check_input(input_shape, num_classes)
-    base = keras.applications.ResNet152(
-        include_top=False, weights=_application_weights(weights), input_shape=input_shape
-    )
+    application_weights = _application_weights(weights)
+    base = keras.applications.ResNet152(include_top=False, weights=application_weights, input_shape=input_shape)
     base.name = "base"
+    for layer in base.layers:
+        if not isinstance(layer, layers.BatchNormalization):
+            continue
+        if bn_momentum is not None:
+            layer.momentum = bn_momentum
+        if application_weights is None and layer.name.endswith("_3_bn"):  # convK_blockN_3_bn: a block's last
+            layer.gamma.assign(ops.zeros_like(layer.gamma))
     return _assemble("resnet152", input_shape, num_classes, "caffe", base, dropout, weight_decay=weight_decay)
 
 
-def build(arch, input_shape, num_classes, *, weights=None, weight_decay=1e-4, dropout=0.5):
-    """One of ARCHITECTURES by name. cnn9 always starts from scratch (it has no ImageNet weights)."""
+def build(arch, input_shape, num_classes, *, weights=None, weight_decay=1e-4, dropout=0.5, bn_momentum=None):
+    """One of ARCHITECTURES by name. cnn9 always starts from scratch (it has no ImageNet weights);
+    `bn_momentum` is for resnet152's base (cnn9's batch norms have 0.9; vgg16 has none)."""
     if arch == "cnn9":
         if _application_weights(weights) is not None:
             raise ValueError("cnn9 has no pre-trained weights: use --weights none.")
@@ -149,7 +164,7 @@ def build(arch, input_shape, num_classes, *, weights=None, weight_decay=1e-4, dr
     if arch == "vgg16":
         return build_vgg16(input_shape, num_classes, weights=weights, dropout=dropout)
     if arch == "resnet152":
-        return build_resnet152(input_shape, num_classes, weights=weights, dropout=dropout)
+        return build_resnet152(input_shape, num_classes, weights=weights, dropout=dropout, bn_momentum=bn_momentum)
     raise ValueError(f"Unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}.")
 
 

@@ -92,6 +92,11 @@ class TrainConfig:
     recalibrate_bn: bool = False
     """Re-estimate batch-norm statistics on training batches after fitting (for very short runs of
     resnet152, whose moving averages a handful of steps leave near their initial values)."""
+    bn_momentum: float = 0.9
+    """Momentum of the moving averages of resnet152's batch normalisation when it trains (Keras'
+    is 0.99, for ImageNet's long runs). A few hundred images make about 20 steps an epoch; at 0.99
+    the averages keep their initial values for several epochs, and the validation accuracy that
+    early stopping watches reads near chance while the network learns (BENCHMARKS.md)."""
     run_eagerly: bool = False
     """No graph tracing: faster for a few steps of resnet152 on a CPU (smoke tests, the demo)."""
 
@@ -111,6 +116,7 @@ class TrainConfig:
                   and self.val_fraction + self.test_fraction < 1),
              "--val-fraction and --test-fraction must be in [0, 1) and leave some images to train on."),
             (not 0 <= self.dropout < 1, "--dropout must be in [0, 1)."),
+            (not 0 <= self.bn_momentum < 1, "--bn-momentum must be in [0, 1)."),
             (self.arch == "cnn9" and self.pretrained_weights(), "cnn9 has no pre-trained weights: use --weights none."),
         ]
         for failed, message in problems:

@@ -82,6 +82,30 @@ def test_base_weights_come_from_a_weights_file(tmp_path):
         np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs))
 
 
+def _block_scales(model):
+    """{batch-norm name: its gammas' distinct values} of the base."""
+    return {l.name: set(np.unique(np.asarray(l.gamma))) for l in networks.base_of(model).layers
+            if isinstance(l, keras.layers.BatchNormalization)}
+
+
+def test_resnet152_from_scratch_starts_every_residual_block_as_the_identity(built):
+    scales = _block_scales(built["resnet152"])
+    last = {name for name in scales if name.endswith("_3_bn")}
+    assert len(last) == 50  # 3 + 8 + 36 + 3 bottleneck blocks
+    assert all(scales[name] == {0.0} for name in last)
+    assert all(scales[name] == {1.0} for name in scales.keys() - last)
+
+
+def test_resnet152_from_a_weights_file_keeps_its_scales_and_takes_the_momentum(tmp_path):
+    reference = keras.applications.ResNet152(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = tmp_path / "resnet152_notop.weights.h5"
+    reference.save_weights(path)
+    model = networks.build("resnet152", (32, 32, 3), 3, weights=str(path), bn_momentum=0.9)
+    assert all(values == {1.0} for values in _block_scales(model).values())
+    norms = [l for l in networks.base_of(model).layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert {l.momentum for l in norms} == {0.9}
+
+
 def test_mixed_precision_keeps_the_softmax_in_float32():
     previous = keras.config.dtype_policy().name
     keras.config.set_dtype_policy("mixed_float16")

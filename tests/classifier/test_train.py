@@ -71,6 +71,7 @@ def test_the_test_split_is_predicted_once_for_the_metrics_and_the_run_folders_ev
         ({"folds": 1}, "K >= 2"),
         ({"refit": True}, "--refit needs --folds"),
         ({"confidence": 0.0}, "--confidence must be in"),
+        ({"bn_momentum": 1.0}, "--bn-momentum must be in"),
         ({"val_fraction": 0.5, "test_fraction": 0.5}, "leave some images to train on"),
         ({"weights": "imagenet"}, "cnn9 has no pre-trained weights"),
         ({"augment": "flip,sepia"}, "Unknown augmentation sepia"),
