@@ -22,6 +22,8 @@ consumer refuses before any database or model work: its round trip ("invalid p50
 the server and the socket, measured in the same run, and "move/invalid" the ratio of the medians.
 With --interval, each player sends a move every that many seconds (a paced load, not as fast as
 answers come); "answered %" is the share of the moves sent while measuring that got their state.
+"server CPU ms/move" is the CPU time the workers used while measuring per answered move (new games
+and handshakes included): what a move costs a worker, whatever else shares the machine.
 The client runs on the same machine and takes its share of the CPU; "load" is the machine's
 1-minute load average when the level ended (other work on the machine shows there).
 """
@@ -158,8 +160,18 @@ async def prime(urls):
                 raise RuntimeError(f"Priming {url} failed: {state}")
 
 
-async def measure(urls, games, warmup, seconds, seed, interval=None):
-    """Run `games` concurrent players over `urls` (round robin) and return the figures."""
+def cpu_seconds(pids):
+    """CPU time (user + system, seconds) the processes have used so far, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(urls, games, warmup, seconds, seed, interval=None, pids=()):
+    """Run `games` concurrent players over `urls` (round robin) and return the figures; `pids`,
+    the workers' processes, for the CPU time they spend per answered move."""
     loop = asyncio.get_running_loop()
     await prime(urls)
     cookies = await asyncio.gather(
@@ -176,7 +188,9 @@ async def measure(urls, games, warmup, seconds, seed, interval=None):
             await asyncio.sleep(warmup / 2 / games)  # ramp the connections up over half the warm-up
     await asyncio.sleep(max(0.0, start + warmup - time.monotonic()))
     tally.measuring = True
-    measured_from = time.monotonic()
+    measured_from, cpu_from = time.monotonic(), cpu_seconds(pids)
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    cpu = cpu_seconds(pids) - cpu_from
     await asyncio.gather(*tasks)
     elapsed = stop_at - measured_from
     latencies = sorted(tally.latencies)
@@ -195,6 +209,7 @@ async def measure(urls, games, warmup, seconds, seed, interval=None):
         "p99_ms": ms(percentile(latencies, 0.99)),
         "invalid_p50_ms": ms(invalid_p50),
         "move_over_invalid": round(p50 / invalid_p50, 2) if p50 and invalid_p50 else None,
+        "server_cpu_ms_per_move": round(1000 * cpu / tally.moves, 2) if pids and tally.moves else None,
         "errors": tally.errors,
         "load": round(os.getloadavg()[0], 1),
     }
@@ -213,7 +228,8 @@ def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None, interval
         for games in levels:
             level = []
             for repeat in range(repeats):
-                row = asyncio.run(measure(urls, games, warmup, seconds, seed + repeat, interval))
+                row = asyncio.run(measure(urls, games, warmup, seconds, seed + repeat, interval,
+                                          [process.pid for process in site.processes]))
                 row["setup"] = name
                 row["workers"] = spec["workers"]
                 level.append(row)
@@ -224,9 +240,10 @@ def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None, interval
         return rows
 
 
-COLUMNS = ["moves_per_second", "answered_pct", "p50_ms", "p95_ms", "p99_ms", "invalid_p50_ms", "move_over_invalid"]
+COLUMNS = ["moves_per_second", "answered_pct", "p50_ms", "p95_ms", "p99_ms", "invalid_p50_ms", "move_over_invalid",
+           "server_cpu_ms_per_move"]
 HEADER = ("| setup | workers | concurrent games | move every (s) | moves/s | answered % | p50 ms | p95 ms | p99 ms | "
-          "invalid p50 ms | move/invalid | games finished | errors | load |")
+          "invalid p50 ms | move/invalid | server CPU ms/move | games finished | errors | load |")
 
 
 def format_row(row):
@@ -244,7 +261,7 @@ def format_summary(rows):
 
     errors = sum(sum(row["errors"].values()) for row in rows)
     return (f"| {rows[0]['setup']} | {rows[0]['workers']} | {rows[0]['games']} | {rows[0]['interval'] or '-'} | "
-            + " | ".join(spread(column, 2 if column == "move_over_invalid" else 1) for column in COLUMNS)
+            + " | ".join(spread(column, 2 if column in ("move_over_invalid", "server_cpu_ms_per_move") else 1) for column in COLUMNS)
             + f" | {spread('games_finished', 0)} | {errors} in all | {spread('load')} |")
 
 

@@ -40,7 +40,7 @@ STORE_DOWN_MESSAGE = "Games cannot be stored right now (the database is unavaila
 GAME_THREADS = ThreadPoolExecutor(settings.DEEPBOOT_GAME_DB_THREADS, thread_name_prefix="games")
 
 
-class in_game_thread(SyncToAsync):
+class GameDatabaseCall(SyncToAsync):
     """Run a game's database call on GAME_THREADS (DEEPBOOT_GAME_DB_THREADS of them), not on
     Channels' `database_sync_to_async` thread, which is one per process and would queue every move
     behind every other database call of the worker.
@@ -66,6 +66,9 @@ class in_game_thread(SyncToAsync):
                 if getattr(connection, "pool", None) is None:
                     connection.close_at = None  # no maximum age for this thread's own connection
                 connection.close_if_unusable_or_obsolete()
+
+
+in_game_thread = GameDatabaseCall  # used as Channels' `database_sync_to_async` is
 
 
 def session_owner(session):
