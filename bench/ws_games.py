@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ws_games.py                       # 10, 100 and 500 games; all setups
     .venv/bin/python bench/ws_games.py --games 10 100 --seconds 5 --setups embedded
+    .venv/bin/python bench/ws_games.py --games 100 --interval 0.5 --repeats 3   # each game moves every 0.5 s
 
 It starts the servers itself, in a throw-away site (see bench/servers.py), with the shipped DQN
 agent registered the way `manage.py bootstrap` does it:
@@ -16,6 +17,13 @@ WebSocket (new game as X, then random legal moves until the game ends), three ga
 connection, then reconnects (the consumer allows 20 messages a second per connection). A move's
 latency is from sending {"type": "move"} to receiving the state with the agent's reply.
 Moves per second count the human moves answered (each answer carries the agent's move too).
+Once per connection a player also sends an invalid move ({"type": "move", "cell": 9}), which the
+consumer refuses before any database or model work: its round trip ("invalid p50") is the floor of
+the server and the socket, measured in the same run, and "move/invalid" the ratio of the medians.
+With --interval, each player sends a move every that many seconds (a paced load, not as fast as
+answers come); "answered %" is the share of the moves sent while measuring that got their state.
+"server CPU ms/move" is the CPU time the workers used while measuring per answered move (new games
+and handshakes included): what a move costs a worker, whatever else shares the machine.
 The client runs on the same machine and takes its share of the CPU; "load" is the machine's
 1-minute load average when the level ended (other work on the machine shows there).
 """
@@ -33,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers import Site, describe_machine, percentile  # noqa: E402
+from servers import Site, describe_machine, mean_and_std, percentile  # noqa: E402
 
 GAMES_PER_CONNECTION = 3
 REPLY_TIMEOUT = 120  # seconds a player waits for an answer before counting a timeout
@@ -60,6 +68,9 @@ class Tally:
     def __init__(self):
         self.measuring = False
         self.latencies = []
+        self.invalid = []  # round trips of a move the consumer refuses without database work
+        self.sent = 0
+        self.answered = 0
         self.moves = 0
         self.games = 0
         self.connections = 0
@@ -69,10 +80,11 @@ class Tally:
         self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-async def player(base_url, cookie, tally, stop_at, rng):
-    """Play games until `stop_at`. A move sent while measuring counts for latency even when its
-    answer comes after the end (no censoring of slow answers); it counts for throughput when
-    its answer arrives within the measured window."""
+async def player(base_url, cookie, tally, stop_at, rng, interval=None):
+    """Play games until `stop_at`, a move every `interval` seconds if given (else as fast as the
+    answers come). A move sent while measuring counts for latency even when its answer comes after
+    the end (no censoring of slow answers); it counts for throughput when its answer arrives within
+    the measured window."""
     import websockets
 
     ws_url = base_url.replace("http://", "ws://") + "/ws/tictactoe/"
@@ -82,24 +94,41 @@ async def player(base_url, cookie, tally, stop_at, rng):
         await socket.send(json.dumps(message))
         return json.loads(await asyncio.wait_for(socket.recv(), REPLY_TIMEOUT))
 
+    async def probe(socket):
+        """The round trip of an invalid move (one per connection: the flood limit counts it)."""
+        measured, sent = tally.measuring, time.perf_counter()
+        refused = await ask(socket, {"type": "move", "cell": 9})
+        if refused.get("code") != "out_of_range":
+            tally.error(refused.get("code", "bad_reply"))
+        elif measured:
+            tally.invalid.append(time.perf_counter() - sent)
+
+    next_move = time.monotonic() + (rng.uniform(0, interval) if interval else 0)
     while time.monotonic() < stop_at:
         try:
             async with websockets.connect(ws_url, additional_headers=headers, open_timeout=60, max_queue=None) as socket:
                 tally.connections += tally.measuring
-                for _ in range(GAMES_PER_CONNECTION):
+                for game in range(GAMES_PER_CONNECTION):
                     state = await ask(socket, {"type": "new", "first": "human"})
                     if state.get("type") != "state":
                         tally.error(state.get("code", "bad_reply"))
                         await asyncio.sleep(0.5)
                         break
+                    if game == 0:
+                        await probe(socket)
                     while state.get("status") == "playing" and time.monotonic() < stop_at:
+                        if interval:
+                            await asyncio.sleep(max(0.0, next_move - time.monotonic()))
+                            next_move = max(next_move + interval, time.monotonic())
                         cell = rng.choice([i for i, mark in enumerate(state["board"]) if mark == "."])
                         measured, sent = tally.measuring, time.perf_counter()
+                        tally.sent += measured
                         state = await ask(socket, {"type": "move", "cell": cell})
                         if state.get("type") != "state":
                             tally.error(state.get("code", "bad_reply"))
                             break
                         if measured:
+                            tally.answered += 1
                             tally.latencies.append(time.perf_counter() - sent)
                         if tally.measuring and time.monotonic() <= stop_at:
                             tally.moves += 1
@@ -131,8 +160,18 @@ async def prime(urls):
                 raise RuntimeError(f"Priming {url} failed: {state}")
 
 
-async def measure(urls, games, warmup, seconds, seed):
-    """Run `games` concurrent players over `urls` (round robin) and return the figures."""
+def cpu_seconds(pids):
+    """CPU time (user + system, seconds) the processes have used so far, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(urls, games, warmup, seconds, seed, interval=None, pids=()):
+    """Run `games` concurrent players over `urls` (round robin) and return the figures; `pids`,
+    the workers' processes, for the CPU time they spend per answered move."""
     loop = asyncio.get_running_loop()
     await prime(urls)
     cookies = await asyncio.gather(
@@ -144,31 +183,39 @@ async def measure(urls, games, warmup, seconds, seed):
     rng = random.Random(seed)
     tasks = []
     for i in range(games):
-        tasks.append(asyncio.create_task(player(urls[i % len(urls)], cookies[i], tally, stop_at, random.Random(rng.random()))))
+        tasks.append(asyncio.create_task(player(urls[i % len(urls)], cookies[i], tally, stop_at, random.Random(rng.random()), interval)))
         if games > 50:
             await asyncio.sleep(warmup / 2 / games)  # ramp the connections up over half the warm-up
     await asyncio.sleep(max(0.0, start + warmup - time.monotonic()))
     tally.measuring = True
-    measured_from = time.monotonic()
+    measured_from, cpu_from = time.monotonic(), cpu_seconds(pids)
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    cpu = cpu_seconds(pids) - cpu_from
     await asyncio.gather(*tasks)
     elapsed = stop_at - measured_from
     latencies = sorted(tally.latencies)
     ms = lambda value: None if value is None else round(1000 * value, 1)  # noqa: E731
+    p50, invalid_p50 = percentile(latencies, 0.50), percentile(tally.invalid, 0.50)
     return {
         "games": games,
+        "interval": interval,
         "seconds": round(elapsed, 1),
         "moves_per_second": round(tally.moves / elapsed, 1),
         "games_finished": tally.games,
         "connections": tally.connections,
-        "p50_ms": ms(percentile(latencies, 0.50)),
+        "answered_pct": round(100 * tally.answered / tally.sent, 1) if tally.sent else None,
+        "p50_ms": ms(p50),
         "p95_ms": ms(percentile(latencies, 0.95)),
         "p99_ms": ms(percentile(latencies, 0.99)),
+        "invalid_p50_ms": ms(invalid_p50),
+        "move_over_invalid": round(p50 / invalid_p50, 2) if p50 and invalid_p50 else None,
+        "server_cpu_ms_per_move": round(1000 * cpu / tally.moves, 2) if pids and tally.moves else None,
         "errors": tally.errors,
         "load": round(os.getloadavg()[0], 1),
     }
 
 
-def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None):
+def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None, interval=None, repeats=1):
     spec = SETUPS[name]
     with Site(database=spec["database"], redis=spec["redis"]) as site:
         site.manage("migrate", "--noinput")
@@ -179,20 +226,43 @@ def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None):
         urls = site.start_workers(spec["workers"])
         rows = []
         for games in levels:
-            row = asyncio.run(measure(urls, games, warmup, seconds, seed))
-            row["setup"] = name
-            row["workers"] = spec["workers"]
-            rows.append(row)
-            print(format_row(row), flush=True)
+            level = []
+            for repeat in range(repeats):
+                row = asyncio.run(measure(urls, games, warmup, seconds, seed + repeat, interval,
+                                          [process.pid for process in site.processes]))
+                row["setup"] = name
+                row["workers"] = spec["workers"]
+                level.append(row)
+                print(format_row(row), flush=True)
+            if repeats > 1:
+                print(format_summary(level), flush=True)
+            rows.extend(level)
         return rows
+
+
+COLUMNS = ["moves_per_second", "answered_pct", "p50_ms", "p95_ms", "p99_ms", "invalid_p50_ms", "move_over_invalid",
+           "server_cpu_ms_per_move"]
+HEADER = ("| setup | workers | concurrent games | move every (s) | moves/s | answered % | p50 ms | p95 ms | p99 ms | "
+          "invalid p50 ms | move/invalid | server CPU ms/move | games finished | errors | load |")
 
 
 def format_row(row):
     errors = ", ".join(f"{k} {v}" for k, v in row["errors"].items()) or "none"
-    return (
-        f"| {row['setup']} | {row['workers']} | {row['games']} | {row['moves_per_second']} | "
-        f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['games_finished']} | {errors} | {row['load']} |"
-    )
+    figures = " | ".join(str(row[column]) for column in COLUMNS)
+    return (f"| {row['setup']} | {row['workers']} | {row['games']} | {row['interval'] or '-'} | {figures} | "
+            f"{row['games_finished']} | {errors} | {row['load']} |")
+
+
+def format_summary(rows):
+    """One row of mean ± std over the repeats of a level."""
+    def spread(column, digits=1):
+        values = [row[column] for row in rows if row[column] is not None]
+        return mean_and_std(values, digits) if values else "-"
+
+    errors = sum(sum(row["errors"].values()) for row in rows)
+    return (f"| {rows[0]['setup']} | {rows[0]['workers']} | {rows[0]['games']} | {rows[0]['interval'] or '-'} | "
+            + " | ".join(spread(column, 2 if column in ("move_over_invalid", "server_cpu_ms_per_move") else 1) for column in COLUMNS)
+            + f" | {spread('games_finished', 0)} | {errors} in all | {spread('load')} |")
 
 
 def main(argv=None):
@@ -202,6 +272,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0, help="Measured seconds per level (default 10).")
     parser.add_argument("--warmup", type=float, default=3.0, help="Warm-up seconds per level, not measured (default 3).")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--interval", type=float, help="Each game moves every this many seconds (default: as fast as answered).")
+    parser.add_argument("--repeats", type=int, default=1, help="Runs of each level; with more than one, a mean ± std row too.")
     parser.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
     parser.add_argument(
         "--agent-episodes", type=int,
@@ -210,12 +282,13 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     print(f"Machine: {describe_machine()}")
-    print("| setup | workers | concurrent games | moves/s | p50 ms | p95 ms | p99 ms | games finished | errors | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    print(HEADER)
+    print("|" + " --- |" * HEADER.count(" | ") + " --- |", flush=True)
     started = time.monotonic()
     rows = []
     for name in args.setups:
-        rows.extend(run_setup(name, args.games, args.warmup, args.seconds, args.seed, args.agent_episodes))
+        rows.extend(run_setup(name, args.games, args.warmup, args.seconds, args.seed, args.agent_episodes,
+                              args.interval, args.repeats))
     print(f"Finished in {time.monotonic() - started:.0f}s.")
     if args.json:
         args.json.write_text(json.dumps({"machine": describe_machine(), "rows": rows}, indent=2))

@@ -218,14 +218,18 @@ def load_active(task, architecture, loader: Optional[Callable[[Path], Any]] = No
     is missing or cannot be loaded; the next call tries again, so fixing the file recovers.
     """
     key = (task, architecture)
-    record = active_record(task, architecture)
+    cached = _cache.get(key)
+    # Asked on every call (a tic-tac-toe move asks once): only the active id, so that a model that
+    # is still the active one costs a one-column query, not its whole row (metrics, JSON fields).
+    active = TrainedModel.objects.filter(task=task, architecture=architecture, active=True)
+    active_id = active.values_list("pk", flat=True).first()
+    if cached is not None and cached.record.pk == active_id:
+        return cached
+    record = None if active_id is None else TrainedModel.objects.filter(pk=active_id).first()
     if record is None:
         raise ModelUnavailable(
             f"No active {task} model '{architecture}'. Run: {slot_command(task, architecture)}"
         )
-    cached = _cache.get(key)
-    if cached is not None and cached.record.pk == record.pk:
-        return cached
     with _locks_guard:
         lock = _locks.setdefault(key, threading.Lock())
     with lock:

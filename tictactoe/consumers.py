@@ -12,12 +12,13 @@ gets that error and then a close (4503).
 import json
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
-from channels.db import database_sync_to_async
+from asgiref.sync import SyncToAsync
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 
 from deepboot_site.ratelimit import scope_client_address
 
@@ -34,6 +35,40 @@ CLOSE_POLICY = 4008
 CLOSE_UNAVAILABLE = 4503  # the database is unreachable (HTTP would say 503)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 STORE_DOWN_MESSAGE = "Games cannot be stored right now (the database is unavailable). Your game is saved; try again in a moment."
+
+
+GAME_THREADS = ThreadPoolExecutor(settings.DEEPBOOT_GAME_DB_THREADS, thread_name_prefix="games")
+
+
+class GameDatabaseCall(SyncToAsync):
+    """Run a game's database call on GAME_THREADS (DEEPBOOT_GAME_DB_THREADS of them), not on
+    Channels' `database_sync_to_async` thread, which is one per process and would queue every move
+    behind every other database call of the worker.
+
+    thread_sensitive=False is safe here: each call is self-contained (its own transaction, opened
+    and closed inside it; nothing thread-local is carried from one call to the next), and the
+    consumer awaits one call at a time per connection, so a game's moves still run in order.
+
+    Its connections: like Channels, the connection is closed after a call that left it unusable or
+    out of its autocommit state. Otherwise a pooled connection (PostgreSQL) goes back to the pool
+    after every call; one without a pool (SQLite, or DEEPBOOT_DB_POOL=0) stays open for this
+    thread's next call instead of being opened and closed per move (CONN_MAX_AGE=0 would): these
+    threads are few and live as long as the worker, unlike the threads Daphne runs requests in."""
+
+    def __init__(self, function):
+        super().__init__(function, thread_sensitive=False, executor=GAME_THREADS)
+
+    def thread_handler(self, loop, *args, **kwargs):
+        try:
+            return super().thread_handler(loop, *args, **kwargs)
+        finally:
+            for connection in connections.all(initialized_only=True):
+                if getattr(connection, "pool", None) is None:
+                    connection.close_at = None  # no maximum age for this thread's own connection
+                connection.close_if_unusable_or_obsolete()
+
+
+in_game_thread = GameDatabaseCall  # used as Channels' `database_sync_to_async` is
 
 
 def session_owner(session):
@@ -55,14 +90,15 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.game_id = None
+        self.state = None  # the last GameState sent: lets a move skip reading its game (service.play)
         self.arrivals = deque()
         self.closing = False
-        # Accept first: the session lookup waits its turn for the one database thread, and with
-        # hundreds of sockets opening at once that wait outlasted Daphne's 5 s handshake timeout.
+        # Accept first: the session lookup waits its turn for a database thread, and with hundreds
+        # of sockets opening at once that wait outlasted Daphne's 5 s handshake timeout.
         # Frames that arrive meanwhile are handled after this method returns.
         await self.accept()
         try:
-            self.owner = await database_sync_to_async(session_owner)(self.scope.get("session"))
+            self.owner = await in_game_thread(session_owner)(self.scope.get("session"))
         except DATABASE_DOWN:
             # Say why; the page reconnects (with backoff) by itself.
             await self.refuse("unavailable", STORE_DOWN_MESSAGE, CLOSE_UNAVAILABLE)
@@ -104,7 +140,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             # The move's transaction rolled back: nothing changed; the same move can be sent again.
             await self.send_error("unavailable", STORE_DOWN_MESSAGE)
             return
-        self.game_id = outcome.state.game
+        self.game_id, self.state = outcome.state.game, outcome.state
         await self.send(text_data=json.dumps(outcome.state.to_message()))
         if outcome.warning is not None:
             await self.send_error(outcome.warning.code, outcome.warning.message)
@@ -114,20 +150,20 @@ class GameConsumer(AsyncWebsocketConsumer):
         if first not in ("human", "ai"):
             raise service.GameError("bad_request", '"first" must be "human" or "ai".')
         # Capped per session and per client address: cookie-less sockets each get a session.
-        await database_sync_to_async(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
-        return await database_sync_to_async(service.new_game)(self.owner, first)
+        await in_game_thread(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
+        return await in_game_thread(service.new_game)(self.owner, first)
 
     async def on_move(self, message):
         cell = message.get("cell")
         if not isinstance(cell, int) or isinstance(cell, bool) or not 0 <= cell <= 8:
             raise service.GameError("out_of_range", '"cell" must be an integer from 0 to 8.')
-        return await database_sync_to_async(service.play)(self.owner, self.game_id, cell)
+        return await in_game_thread(service.play)(self.owner, self.game_id, cell, self.state)
 
     async def on_resume(self, message):
         game_id = message.get("game")
         if not isinstance(game_id, str):
             raise service.GameError("bad_request", '"game" must be the id of a game (a UUID string).')
-        return await database_sync_to_async(service.resume)(self.owner, game_id)
+        return await in_game_thread(service.resume)(self.owner, game_id)
 
     def flooding(self):
         now = time.monotonic()

@@ -4,6 +4,8 @@ import uuid
 
 from django.db import models
 
+from . import engine
+
 
 class Game(models.Model):
     """One game between a browser session (the human) and the agent."""
@@ -48,6 +50,26 @@ class Game(models.Model):
     @property
     def ai_mark(self):
         return "O" if self.x_player == self.Player.HUMAN else "X"
+
+    @property
+    def turn(self):
+        """"human" or "ai" while playing; None once the game is over."""
+        if self.status != self.Status.PLAYING:
+            return None
+        return "human" if engine.to_move(self.board) == self.human_mark else "ai"
+
+    def apply(self, player, cell, q_values=None):
+        """Play `cell` on this game in memory (the board and the status; the engine checks the
+        rules) and return the unsaved Move row that records it; the caller stores both."""
+        move = Move(game=self, number=10 - self.board.count("."), player=player, mark=engine.to_move(self.board),
+                    cell=cell, q_values=q_values)
+        self.board = engine.play(self.board, cell)
+        mark = engine.winner(self.board)
+        if mark is not None:
+            self.status = self.Status.HUMAN_WON if mark == self.human_mark else self.Status.AI_WON
+        elif "." not in self.board:
+            self.status = self.Status.DRAW
+        return move
 
 
 class Move(models.Model):

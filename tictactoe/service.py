@@ -2,10 +2,10 @@
 the games between a browser session and it, stored as they happen. The consumer and the page call
 this module; `evaluate_tictactoe --arch` loads the agents the site does not serve through it.
 
-Game calls are synchronous (the consumer uses `database_sync_to_async`), one transaction each: the
-human's move and the agent's reply are stored together, so a dropped connection or a restart loses
-nothing and `resume` continues where the game stood. The rules are the engine's; this module adds
-ownership, turns and storage.
+Game calls are synchronous (the consumer runs them on its database threads), one transaction each,
+with as few statements as the move allows: the human's move and the agent's reply are stored
+together, so a dropped connection or a restart loses nothing and `resume` continues where the game
+stood. The rules are the engine's; this module adds ownership, turns and storage.
 """
 
 import uuid
@@ -113,7 +113,6 @@ def agent_to_evaluate(architecture=ARCHITECTURE) -> ActiveAgent:
 
 class GameError(Exception):
     """A request the protocol refuses; `code` goes to the client as the error code."""
-
     def __init__(self, code, message):
         super().__init__(message)
         self.code = code
@@ -143,53 +142,26 @@ class Outcome:
     warning: Optional[GameError] = None  # sent after the state (the agent could not reply)
 
 
-def status_of(board, human_mark):
-    mark = engine.winner(board)
-    if mark is not None:
-        return Game.Status.HUMAN_WON if mark == human_mark else Game.Status.AI_WON
-    if "." not in board:
-        return Game.Status.DRAW
-    return Game.Status.PLAYING
-
-
-def turn_of(game):
-    if game.status != Game.Status.PLAYING:
-        return None
-    return "human" if engine.to_move(game.board) == game.human_mark else "ai"
-
-
 def _state(game, ai_move=None, active=None):
     q_values = None
-    if active is not None and turn_of(game) == "human":
+    if active is not None and game.turn == "human":
         q_values = active.agent.q_values(game.board)
     line = engine.winner_and_line(game.board)[1]
-    return GameState(
-        game=str(game.id),
-        board=game.board,
-        you=game.human_mark,
-        status=game.status,
-        turn=turn_of(game),
-        ai_move=ai_move,
-        q_values=q_values,
-        winning_line=list(line) if line else None,
-    )
-
-
-def _record(game, player, cell, q_values=None):
-    """Apply and store one move (the board, the status and a Move row)."""
-    number = 10 - game.board.count(".")
-    mark = engine.to_move(game.board)
-    game.board = engine.play(game.board, cell)
-    game.status = status_of(game.board, game.human_mark)
-    game.save(update_fields=["board", "status", "agent", "updated"])
-    Move.objects.create(game=game, number=number, player=player, mark=mark, cell=cell, q_values=q_values)
+    return GameState(game=str(game.id), board=game.board, you=game.human_mark, status=game.status, turn=game.turn,
+                     ai_move=ai_move, q_values=q_values, winning_line=list(line) if line else None)
 
 
 def _ai_reply(game, active):
+    """The agent's move, applied in memory: (cell, its Move row)."""
     cell, q_values = active.agent.choose(game.board)
     game.agent_id = active.model_id
-    _record(game, Game.Player.AI, cell, q_values)
-    return cell
+    return cell, game.apply(Game.Player.AI, cell, q_values)
+
+
+def _store(game, moves):
+    """Two statements: the game's row (read earlier in this transaction) and its new Move rows."""
+    game.save(update_fields=["board", "status", "agent", "updated"])
+    Move.objects.bulk_create(moves)
 
 
 def _unavailable(exc):
@@ -221,10 +193,8 @@ def check_creation_rate(owner, address):
     for scope, key, per_minute, who in caps:
         allowed, retry_after = ratelimit.hit(scope, key, f"{per_minute}/m")
         if not allowed:
-            raise GameError(
-                "too_many_games",
-                f"Too many new games: at most {per_minute} a minute per {who}. Try again in {retry_after} s.",
-            )
+            raise GameError("too_many_games",
+                            f"Too many new games: at most {per_minute} a minute per {who}. Try again in {retry_after} s.")
 
 
 def prune(older_than):
@@ -239,17 +209,16 @@ def prune(older_than):
 
 @transaction.atomic
 def new_game(owner, first):
-    """Start a game; with first="ai" the agent's opening move is already played."""
+    """Start a game; with first="ai" the agent's opening move is already played (stored with it)."""
     try:
         active = active_agent()
     except registry.ModelUnavailable as exc:
         raise _unavailable(exc) from None
-    game = Game.objects.create(
-        owner=owner,
-        x_player=Game.Player.HUMAN if first == "human" else Game.Player.AI,
-        agent_id=active.model_id,
-    )
-    ai_move = _ai_reply(game, active) if first == "ai" else None
+    game = Game(owner=owner, x_player=Game.Player.HUMAN if first == "human" else Game.Player.AI,
+                agent_id=active.model_id)
+    ai_move, move = _ai_reply(game, active) if first == "ai" else (None, None)
+    game.save(force_insert=True)
+    Move.objects.bulk_create([move] if move else [])
     return Outcome(_state(game, ai_move, active))
 
 
@@ -260,39 +229,72 @@ def resume(owner, game_id):
     try:
         active = active_agent()
     except registry.ModelUnavailable as exc:
-        return Outcome(_state(game), _unavailable(exc) if turn_of(game) == "ai" else None)
-    ai_move = _ai_reply(game, active) if turn_of(game) == "ai" else None
+        return Outcome(_state(game), _unavailable(exc) if game.turn == "ai" else None)
+    if game.turn != "ai":
+        return Outcome(_state(game, None, active))
+    ai_move, move = _ai_reply(game, active)
+    _store(game, [move])
     return Outcome(_state(game, ai_move, active))
+
+
+def _as_seen(owner, game_id, known):
+    """The game as this connection was last sent it (`known`, a GameState), in memory; None where
+    that is another game or not the human's turn."""
+    if known is None or known.game != str(game_id) or known.turn != "human":
+        return None
+    return Game(id=uuid.UUID(known.game), owner=owner, board=known.board, status=known.status,
+                x_player=Game.Player.HUMAN if known.you == "X" else Game.Player.AI)
 
 
 @transaction.atomic
-def play(owner, game_id, cell):
-    """The human plays `cell` in their game; the agent replies in the same transaction."""
+def play(owner, game_id, cell, known=None):
+    """The human plays `cell` in their game; the agent replies in the same transaction.
+
+    `known`, the GameState this connection was last sent for this game, spares reading the game:
+    the move and the reply are written with one UPDATE that applies only while the stored board is
+    still `known.board` (the game this owner's and playing), then one INSERT of both Move rows.
+    The database stays the judge: where that UPDATE matches nothing (another tab played, the game
+    is gone) or `known` does not allow the move, the game is read, locked and checked as before."""
     if game_id is None:
         raise GameError("no_game", 'Start a game first: {"type": "new", "first": "human"}.')
+    game = _as_seen(owner, game_id, known)
+    if game is not None and game.board[cell] == ".":
+        outcome, moves = _play_on(game, cell)
+        fields = {"board": game.board, "status": game.status, "updated": timezone.now()}
+        fields.update({"agent_id": game.agent_id} if game.agent_id is not None else {})
+        unchanged = Game.objects.filter(pk=game.pk, owner=owner, board=known.board, status=Game.Status.PLAYING)
+        if unchanged.update(**fields):
+            Move.objects.bulk_create(moves)
+            return outcome
     game = _owned_game(owner, game_id)
     if game.status != Game.Status.PLAYING:
         raise GameError("game_over", f"This game is over ({game.status}). Start a new one.")
-    if turn_of(game) != "human":
+    if game.turn != "human":
         raise GameError("not_your_turn", "It is the AI's turn; resume the game to let it move.")
     if game.board[cell] != ".":
         raise GameError("occupied", f"Cell {cell} is taken.")
-    _record(game, Game.Player.HUMAN, cell)
+    outcome, moves = _play_on(game, cell)
+    _store(game, moves)
+    return outcome
+
+
+def _play_on(game, cell):
+    """The human's move and the agent's reply applied to `game` in memory: (Outcome, Move rows)."""
+    moves = [game.apply(Game.Player.HUMAN, cell)]
     if game.status != Game.Status.PLAYING:
-        return Outcome(_state(game))
+        return Outcome(_state(game)), moves
     try:
         active = active_agent()
     except registry.ModelUnavailable as exc:
-        return Outcome(_state(game), _unavailable(exc))
-    ai_move = _ai_reply(game, active)
-    return Outcome(_state(game, ai_move, active))
+        return Outcome(_state(game), _unavailable(exc)), moves
+    ai_move, move = _ai_reply(game, active)
+    moves.append(move)
+    return Outcome(_state(game, ai_move, active)), moves
 
 
 def score(owner):
     """{"human_won": n, "ai_won": n, "draw": n}: finished games of this session."""
     counts = {Game.Status.HUMAN_WON: 0, Game.Status.AI_WON: 0, Game.Status.DRAW: 0}
-    for status in Game.objects.filter(owner=owner).exclude(status=Game.Status.PLAYING).values_list(
-        "status", flat=True
-    ):
+    for status in Game.objects.filter(owner=owner).exclude(status=Game.Status.PLAYING).values_list("status", flat=True):
         counts[status] += 1
     return {str(k): v for k, v in counts.items()}

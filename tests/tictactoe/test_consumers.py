@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from registry import registry
 from deepboot_site.asgi import application
 from tictactoe import engine
-from tictactoe.consumers import CLOSE_POLICY, CLOSE_TOO_BIG, FLOOD_MESSAGES, MAX_MESSAGE_BYTES
+from tictactoe.consumers import CLOSE_POLICY, CLOSE_TOO_BIG, FLOOD_MESSAGES, MAX_MESSAGE_BYTES, in_game_thread
 from tictactoe.models import Game, Move
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -350,3 +350,36 @@ async def test_a_foreign_origin_is_refused():
     )
     connected, _ = await communicator.connect()
     assert not connected
+
+
+async def test_a_socket_behind_another_tab_of_the_same_game_is_judged_by_the_stored_game(active_agent):
+    # Each socket remembers the last state it was sent (a move then skips reading the game); the
+    # other tab's moves make that state stale, and the stored game decides.
+    key, cookie = await sync_to_async(new_session_cookie)()
+    first, second = await connect(cookie), await connect(cookie)
+    started = check_state(await ask(first, {"type": "new", "first": "human"}))
+    assert check_state(await ask(second, {"type": "resume", "game": started["game"]}))["board"] == "." * 9
+    played = check_state(await ask(first, {"type": "move", "cell": 0}))
+    await expect_error(second, {"type": "move", "cell": played["ai_move"]}, "occupied")
+    free = played["board"].index(".")
+    after = check_state(await ask(second, {"type": "move", "cell": free}))
+    assert after["board"][0] == after["board"][free] == "X" and after["board"][played["ai_move"]] == "O"
+    board, _, owner, moves = await sync_to_async(stored_game)(started["game"])
+    assert board == after["board"] and owner == key
+    assert [number for number, *_ in moves] == [1, 2, 3, 4]
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_game_calls_run_on_the_game_threads_and_keep_their_database_connection():
+    import threading
+
+    from django.db import connection
+
+    def which():
+        connection.ensure_connection()
+        return threading.current_thread().name, id(connection.connection)
+
+    (thread, opened), (again, kept) = [await in_game_thread(which)() for _ in range(2)]
+    assert thread.startswith("games") and again == thread
+    assert kept == opened  # SQLite has no pool: the thread's connection stays open between calls

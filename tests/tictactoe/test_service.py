@@ -1,9 +1,16 @@
-"""The agent as the site plays it: greedy moves and the values shown, from one batch computed at load.
-(The stored games are tested through the consumer, test_consumers.py.)"""
+"""The agent as the site plays it: greedy moves and the values shown, from one batch computed at load
+(the network's own values, replaced when another model is activated); the statements a stored move
+takes. (The protocol around the stored games is tested through the consumer, test_consumers.py.)"""
 
 import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from tictactoe import service
+from tictactoe import networks, service
+from tictactoe.evaluate import positions_to_move
+from tictactoe.models import Game, Move
+from tictactoe.positions import encode
 
 
 def lowest_cell_first(boards):
@@ -33,3 +40,99 @@ def test_a_position_off_the_table_is_asked_of_the_q_function():
     assert calls == [4520]  # every position with a move, in one batch
     assert agent.choose("XX.XX....")[0] == 2  # not reachable in play: one more call
     assert calls == [4520, 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The site's agent: the shipped network's values, computed at load; the stored games' statements
+
+def counted(q_function):
+    calls = []
+
+    def function(boards):
+        calls.append(len(boards))
+        return q_function(boards)
+
+    return function, calls
+
+
+def test_the_table_holds_the_networks_own_values_for_every_position_with_a_move(shipped_dqn_file):
+    model = networks.load_model(shipped_dqn_file)
+    function, calls = counted(networks.q_function(model))
+    agent = service.Agent(function)
+    boards = list(positions_to_move())
+    # The network asked again, apart from the agent, on the boards in the opposite order.
+    expected = networks.q_values_of(model, encode(boards[::-1]))[::-1]
+    table = np.array([agent.q_row(board) for board in boards])
+    assert calls == [len(boards)]  # one batch at load; every lookup after it is the table's
+    np.testing.assert_allclose(table, expected, rtol=1e-6, atol=1e-6)
+    for board, row in zip(boards, expected):
+        assert agent.q_values(board) == [round(float(row[c]), 4) if board[c] == "." else None for c in range(9)]
+
+
+@pytest.mark.django_db
+def test_activating_another_model_replaces_the_table(active_agent, shipped_dqn_file, tmp_path):
+    from registry import registry
+
+    first = service.active_agent()
+    other = networks.build_q_network(hidden_units=8)  # untrained: values unlike the shipped network's
+    path = networks.save(other, str(shipped_dqn_file.parent / "other.keras"))
+    record = registry.register("tictactoe", "dqn", path, activate=True)
+    second = service.active_agent()
+    assert (first.model_id, second.model_id) == (active_agent.pk, record.pk)
+    boards = list(positions_to_move())
+    expected = networks.q_values_of(other, encode(boards))
+    np.testing.assert_allclose([second.agent.q_row(b) for b in boards], expected, rtol=1e-6, atol=1e-6)
+    assert not np.allclose([first.agent.q_row(b) for b in boards], expected)
+
+
+def statements(captured):
+    """The SQL sent, without the transaction's own statements (BEGIN, COMMIT, savepoints)."""
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+    return [q["sql"] for q in captured if not q["sql"].upper().startswith(control)]
+
+
+@pytest.mark.django_db
+def test_a_move_on_the_state_the_connection_holds_takes_three_statements_and_reads_no_game(active_agent):
+    state = service.new_game("owner", "human").state
+    with CaptureQueriesContext(connection) as captured:
+        outcome = service.play("owner", state.game, 4, state)
+    sql = statements(captured)
+    assert len(sql) == 3, sql  # the active model's id, the game's UPDATE, one INSERT of both moves
+    assert not any(s.startswith("SELECT") and "tictactoe_game" in s for s in sql)
+    game = Game.objects.get(pk=state.game)
+    assert game.board == outcome.state.board and game.board[4] == "X" and game.agent_id == active_agent.pk
+    assert list(game.moves.values_list("number", "player", "cell")) == [(1, "human", 4), (2, "ai", outcome.state.ai_move)]
+
+
+@pytest.mark.django_db
+def test_a_move_without_the_connections_state_reads_the_game_locked_in_four_statements(active_agent):
+    state = service.new_game("owner", "human").state
+    with CaptureQueriesContext(connection) as captured:
+        service.play("owner", state.game, 4)
+    sql = statements(captured)
+    assert len(sql) == 4, sql  # the game, the active model's id, the game's UPDATE, the moves' INSERT
+    assert Move.objects.filter(game_id=state.game).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_stale_state_is_checked_against_the_stored_game(active_agent):
+    stale = service.new_game("owner", "human").state
+    now = service.play("owner", stale.game, 0, stale).state  # another tab plays in the same game
+    taken = now.ai_move
+    with pytest.raises(service.GameError) as refused:
+        service.play("owner", stale.game, taken, stale)  # free on the stale board, not in the database
+    assert refused.value.code == "occupied"
+    free = next(c for c in range(9) if now.board[c] == ".")
+    after = service.play("owner", stale.game, free, stale).state
+    assert after.board[0] == after.board[free] == "X" and after.board[taken] == "O"
+    numbers = list(Move.objects.filter(game_id=stale.game).values_list("number", flat=True))
+    assert numbers == [1, 2, 3, 4]
+
+
+@pytest.mark.django_db
+def test_a_state_of_another_owner_does_not_move_their_game(active_agent):
+    theirs = service.new_game("them", "human").state
+    with pytest.raises(service.GameError) as refused:
+        service.play("me", theirs.game, 4, theirs)
+    assert refused.value.code == "forbidden"
+    assert Game.objects.get(pk=theirs.game).board == "." * 9
