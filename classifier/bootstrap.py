@@ -41,7 +41,7 @@ DEMO_IMAGENET_TRAINING = {
     "vgg16": ["--image-size", "64", "--two-stage", "--epochs", "3", "--patience", "3", "--batch-size", "16",
               "--lr", "1e-3", "--fine-tune-lr", "1e-5"],
     "resnet152": ["--image-size", "64", "--two-stage", "--epochs", "2", "--patience", "2", "--batch-size", "32",
-                  "--lr", "1e-3", "--fine-tune-lr", "1e-5", "--run-eagerly"],
+                  "--lr", "1e-3", "--fine-tune-lr", "1e-5"],
 }
 
 

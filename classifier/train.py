@@ -98,7 +98,8 @@ class TrainConfig:
     the averages keep their initial values for several epochs, and the validation accuracy that
     early stopping watches reads near chance while the network learns (BENCHMARKS.md)."""
     run_eagerly: bool = False
-    """No graph tracing: faster for a few steps of resnet152 on a CPU (smoke tests, the demo)."""
+    """No graph tracing: faster for the one or two steps of a smoke test (tracing resnet152's training
+    step takes about 50 s on 2 CPU cores; BENCHMARKS.md, "Tracing ResNet152")."""
 
     def __post_init__(self):
         """Refuse settings no run can use, with the flag to change (ValueError)."""

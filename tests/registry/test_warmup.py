@@ -105,7 +105,9 @@ def test_a_corrupt_model_file_costs_one_log_line_and_the_others_still_warm(class
         warm = warmup.warm_all()
     assert set(warm) == {("detection", "tiny"), ("tictactoe", "dqn")}
     assert ("classification", "cnn9") not in registry._cache
-    problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # The warm-up's own lines: TensorFlow may add a "retracing" warning of its own, depending on
+    # which tests ran before in this process.
+    problems = [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("registry")]
     assert len(problems) == 1 and "classification/cnn9" in problems[0].getMessage()
     assert "could not be loaded" in problems[0].getMessage()
 

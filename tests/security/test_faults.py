@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import shutil
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -110,14 +109,8 @@ def test_database_outage_gives_503_where_needed_keeps_the_rest_and_recovers(data
         assert "Traceback" not in body.decode() and "psycopg" not in body.decode()
         status, _, body = request(base + "/models/", headers={"Accept": "application/json"})
         assert status == 503 and "unavailable" in json_body(body)["error"]
-        import time
-        for probe in ("/models/", "/detect/", "/classify/"):
-            t0 = time.monotonic(); st = request(base + probe, timeout=60)[0]; print("probe", probe, st, round(time.monotonic() - t0, 2))
-        t0 = time.monotonic(); st = post_files(base + "/api/classify/", [("photo", "a.jpg", jpeg())], timeout=60)[0]; print("probe noimage", st, round(time.monotonic() - t0, 2))
         for api in APIS:
-            import time; t0 = time.monotonic()
             status, _, body = upload(base, api, timeout=120)
-            print("outage", api, status, round(time.monotonic() - t0, 2), body[:200])
             assert status == 503 and "unavailable" in json_body(body)["error"], (api, body[:300])
         # A game in progress is told, and nothing is lost; a new connection is told, then closed.
         game.send(json.dumps({"type": "move", "cell": 4}))
@@ -133,10 +126,8 @@ def test_database_outage_gives_503_where_needed_keeps_the_rest_and_recovers(data
         assert request(css)[0] == 200
 
         proxy.start()  # back on the same address: no restart of the server
-        back = time.monotonic()
         # A connection pool retries on its own schedule: allow it a few seconds.
         assert wait_until(lambda: request(base + "/models/")[0] == 200, timeout=20, interval=0.5)
-        print(f"database back: pages served again after {time.monotonic() - back:.1f} s")
         for api in APIS:
             assert upload(base, api)[0] == 200
         game.send(json.dumps({"type": "move", "cell": 4}))  # the same move again, on the same socket
