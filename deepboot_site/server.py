@@ -9,12 +9,13 @@
   holding it for as long as the client likes (Twisted's own timeout only counts idle time).
 - A body the site will refuse from its headers (a `Content-Length` over the upload limit:
   413; chunked, with no `Content-Length`: 411, see `deepboot_site.middleware.RequestBodyLimit`)
-  is received and dropped as it arrives: Twisted would otherwise keep it, in memory up to
-  100 KB and in a temporary file past that, before the site answered. The site sees the request
-  with an empty body and refuses it from its headers as before.
+  is refused at its headers: the request goes to the site at once, with an empty body, and the
+  site's answer goes out before the body (Twisted would otherwise wait for the whole body and
+  keep it, in memory up to 100 KB and in a temporary file past that). No `100 Continue` is sent,
+  so a client that asked first sends nothing. What a client sends anyway is dropped as it
+  arrives, and the connection is closed once it has all arrived (closing earlier would reset it
+  before a client that writes first and reads after could read the answer) or at the deadline.
 - No `Server:` banner on HTTP responses or WebSocket handshakes.
-
-The transfer itself is still paid (Daphne answers once the body has arrived; see SECURITY.md).
 """
 
 import io
@@ -59,7 +60,7 @@ def _site_request(web_request):
 
         def __init__(self, *args, **kwargs):
             kwargs["parsePOSTFormSubmission"] = False
-            self._drop_body = False
+            self._drop_body = self._body_over = self._finish_waiting = False
             super().__init__(*args, **kwargs)
             self.server.server_name = ""
             self.server.ws_factory.server = ""
@@ -71,12 +72,17 @@ def _site_request(web_request):
             self._deadline = None
 
         def gotLength(self, length):
-            # None: chunked, or no body at all (then there is nothing to drop).
+            # None: chunked (Twisted passes 0 for a request with no body).
             self._drop_body = length is None or length > settings.DEEPBOOT_MAX_UPLOAD_BYTES + 64 * 1024
-            if self._drop_body:
-                self.content = io.BytesIO()
-            else:
+            if not self._drop_body:
                 super().gotLength(length)
+                return
+            self.content = io.BytesIO()
+            self.requestHeaders.removeHeader(b"expect")  # no "100 Continue": the answer is a refusal
+            self.channel.persistent = False
+            channel = self.channel
+            # The site answers from the headers now; the body's end, later, only closes the connection.
+            super().requestReceived(channel._command, channel._path, channel._version)
 
         def handleContentChunk(self, data):
             if not self._drop_body:
@@ -84,7 +90,20 @@ def _site_request(web_request):
 
         def requestReceived(self, command, path, version):
             self._cancel_deadline()
-            super().requestReceived(command, path, version)
+            if not self._drop_body:
+                super().requestReceived(command, path, version)
+                return
+            self._body_over = True  # the refused body has all arrived
+            if self._finish_waiting:
+                self.finish()
+
+        def finish(self):
+            # A refused body still arriving: the answer is out, the connection stays open to drain it.
+            if self._drop_body and not self._body_over and not self._disconnected:
+                self._finish_waiting = True
+                return
+            if not self._disconnected:
+                super().finish()
 
         def connectionLost(self, reason):
             self._cancel_deadline()
@@ -92,6 +111,10 @@ def _site_request(web_request):
 
         def _too_slow(self):
             self._deadline = None
+            if self._drop_body:  # already answered from the headers: stop draining the body
+                if self.channel is not None and self.channel.transport is not None:
+                    self.channel.transport.loseConnection()
+                return
             seconds = settings.DEEPBOOT_REQUEST_TIMEOUT
             message = f"The request did not arrive within {seconds:g} s."
             path = getattr(self.channel, "_path", b"") or b""
