@@ -46,14 +46,13 @@ def noise_jpeg(target_bytes=10 * 1024 * 1024 - 256 * 1024):
     import numpy as np
     from PIL import Image
 
-    rng = np.random.default_rng(0)
-    side = 1600
+    rng, side, kept = np.random.default_rng(0), 1600, b""
     while True:
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(buffer, "JPEG", quality=95)
         if buffer.tell() > target_bytes:
-            return previous
-        previous, side = buffer.getvalue(), side + 100
+            return kept
+        kept, side = buffer.getvalue(), side + 100
 
 
 def stream_post(base, path, body, content_type):

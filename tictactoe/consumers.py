@@ -68,9 +68,6 @@ class GameDatabaseCall(SyncToAsync):
                 connection.close_if_unusable_or_obsolete()
 
 
-in_game_thread = GameDatabaseCall  # used as Channels' `database_sync_to_async` is
-
-
 def session_owner(session):
     """The session key that owns this connection's games; a fresh session if there is none."""
     if session is None:
@@ -98,7 +95,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         # Frames that arrive meanwhile are handled after this method returns.
         await self.accept()
         try:
-            self.owner = await in_game_thread(session_owner)(self.scope.get("session"))
+            self.owner = await GameDatabaseCall(session_owner)(self.scope.get("session"))
         except DATABASE_DOWN:
             # Say why; the page reconnects (with backoff) by itself.
             await self.refuse("unavailable", STORE_DOWN_MESSAGE, CLOSE_UNAVAILABLE)
@@ -150,20 +147,20 @@ class GameConsumer(AsyncWebsocketConsumer):
         if first not in ("human", "ai"):
             raise service.GameError("bad_request", '"first" must be "human" or "ai".')
         # Capped per session and per client address: cookie-less sockets each get a session.
-        await in_game_thread(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
-        return await in_game_thread(service.new_game)(self.owner, first)
+        await GameDatabaseCall(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
+        return await GameDatabaseCall(service.new_game)(self.owner, first)
 
     async def on_move(self, message):
         cell = message.get("cell")
         if not isinstance(cell, int) or isinstance(cell, bool) or not 0 <= cell <= 8:
             raise service.GameError("out_of_range", '"cell" must be an integer from 0 to 8.')
-        return await in_game_thread(service.play)(self.owner, self.game_id, cell, self.state)
+        return await GameDatabaseCall(service.play)(self.owner, self.game_id, cell, self.state)
 
     async def on_resume(self, message):
         game_id = message.get("game")
         if not isinstance(game_id, str):
             raise service.GameError("bad_request", '"game" must be the id of a game (a UUID string).')
-        return await in_game_thread(service.resume)(self.owner, game_id)
+        return await GameDatabaseCall(service.resume)(self.owner, game_id)
 
     def flooding(self):
         now = time.monotonic()

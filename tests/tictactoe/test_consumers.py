@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from registry import registry
 from deepboot_site.asgi import application
 from tictactoe import engine
-from tictactoe.consumers import CLOSE_POLICY, CLOSE_TOO_BIG, FLOOD_MESSAGES, MAX_MESSAGE_BYTES, in_game_thread
+from tictactoe.consumers import CLOSE_POLICY, CLOSE_TOO_BIG, FLOOD_MESSAGES, MAX_MESSAGE_BYTES, GameDatabaseCall
 from tictactoe.models import Game, Move
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -380,6 +380,6 @@ async def test_game_calls_run_on_the_game_threads_and_keep_their_database_connec
         connection.ensure_connection()
         return threading.current_thread().name, id(connection.connection)
 
-    (thread, opened), (again, kept) = [await in_game_thread(which)() for _ in range(2)]
+    (thread, opened), (again, kept) = [await GameDatabaseCall(which)() for _ in range(2)]
     assert thread.startswith("games") and again == thread
     assert kept == opened  # SQLite has no pool: the thread's connection stays open between calls
