@@ -124,12 +124,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", type=int, default=200, help="Home-page loads per phase (default 200).")
     parser.add_argument("--interval", type=float, default=0.05, help="Seconds between probes (default 0.05).")
+    parser.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="Settings for the worker, e.g. DEEPBOOT_INFERENCE_CONCURRENCY=1.")
     args = parser.parse_args(argv)
     print(f"Machine: {describe_machine()}", flush=True)
     big = b"\0" * (50 * 1024 * 1024)
     upload, upload_type = multipart([("image", "noise.jpg", noise_jpeg())])
     print(f"Legal upload: {len(upload) / 1024 / 1024:.1f} MB of multipart body", flush=True)
-    with Site(database="sqlite", redis=False) as site:
+    if args.env:
+        print(f"Worker settings: {' '.join(args.env)}")
+    with Site(database="sqlite", redis=False, extra_env=dict(item.split("=", 1) for item in args.env)) as site:
         site.manage("migrate", "--noinput")
         site.manage("shell", "-c", MODELS)
         (base,) = site.start_workers(1)
