@@ -79,8 +79,8 @@ def _site_request(web_request):
                 return
             self.content = io.BytesIO()
             self.requestHeaders.removeHeader(b"expect")  # no "100 Continue": the answer is a refusal
-            self.channel.persistent = False
             channel = self.channel
+            channel.persistent = False
             # The site answers from the headers now; the body's end, later, only closes the connection.
             super().requestReceived(channel._command, channel._path, channel._version)
 
@@ -98,12 +98,12 @@ def _site_request(web_request):
                 self.finish()
 
         def finish(self):
-            # A refused body still arriving: the answer is out, the connection stays open to drain it.
-            if self._drop_body and not self._body_over and not self._disconnected:
+            if self._drop_body and not self._body_over:
+                # The answer is out; the connection stays open to drain the refused body, and
+                # requestReceived finishes once it has all arrived.
                 self._finish_waiting = True
                 return
-            if not self._disconnected:
-                super().finish()
+            super().finish()
 
         def connectionLost(self, reason):
             self._cancel_deadline()
