@@ -55,6 +55,8 @@ def _site_request(web_request):
     from django.conf import settings
     from twisted.internet import reactor
 
+    from .uploads import body_refusal
+
     class SiteRequest(web_request):
         deepboot = True
 
@@ -72,8 +74,10 @@ def _site_request(web_request):
             self._deadline = None
 
         def gotLength(self, length):
-            # None: chunked (Twisted passes 0 for a request with no body).
-            self._drop_body = length is None or length > settings.DEEPBOOT_MAX_UPLOAD_BYTES + 64 * 1024
+            # None: chunked (Twisted passes 0 for a request with no body). The site's one rule on
+            # body sizes decides which bodies it will refuse from the headers.
+            chunked = length is None
+            self._drop_body = body_refusal(None if chunked else str(length), "chunked" if chunked else "") is not None
             if not self._drop_body:
                 super().gotLength(length)
                 return
