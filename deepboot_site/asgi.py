@@ -20,8 +20,9 @@ from registry import warmup  # noqa: E402
 # Daphne: no form parsing in Twisted, a deadline for a whole request to arrive, no Server banner.
 server.install()
 # Each worker loads and warms the active models in the background as it starts serving
-# (DEEPBOOT_WARM_MODELS), not on the first request.
+# (DEEPBOOT_WARM_MODELS), not on the first request; a worker that stops ends its warm-up.
 server.when_serving(warmup.start)
+server.when_stopping(warmup.stop)
 
 application = ProtocolTypeRouter(
     {

@@ -51,6 +51,18 @@ def when_serving(callback):
     reactor.callWhenRunning(callback)
 
 
+def when_stopping(callback):
+    """Call `callback()` when a serving worker's reactor begins to shut down (SIGTERM, Ctrl-C),
+    before it stops. No-op without Daphne, like `when_serving`."""
+    try:
+        import daphne.server  # noqa: F401
+    except ImportError:
+        return
+    from twisted.internet import reactor
+
+    reactor.addSystemEventTrigger("before", "shutdown", callback)
+
+
 def _site_request(web_request):
     from django.conf import settings
     from twisted.internet import reactor

@@ -4,9 +4,14 @@ A model's first use costs its load and TensorFlow's trace of its predict functio
 ResNet152 on a CPU); without a warm-up the first request after a start pays it. `start()` is called
 by `deepboot_site.asgi` once Daphne's reactor runs, so only in a serving worker (every worker of
 several warms its own copy; management commands and tests that merely import the application never
-start it). It warms in a daemon thread, so the worker accepts connections at once: a request for a
-model still warming waits for it on `registry.load_active`'s per-slot lock and gets the same loaded
-copy, never a second load.
+start it). It warms in a background thread, so the worker accepts connections at once: a request
+for a model still warming waits for it on `registry.load_active`'s per-slot lock and gets the same
+loaded copy, never a second load.
+
+A server stopping (SIGTERM, Ctrl-C) calls `stop()`: the warm-up ends after the model it is warming
+and the process waits for that one. The thread is not a daemon on purpose: a daemon thread still
+inside TensorFlow while the interpreter shuts down made the worker crash (a segmentation fault)
+or hang at exit, and `make run` then waited for it.
 
 The registry caches whatever the serving code's loader returns (a Keras model, a tic-tac-toe
 `Agent`), so a model is warmed through the service that serves it: each app declares, as its
@@ -33,6 +38,7 @@ from . import registry, slots
 logger = logging.getLogger(__name__)
 THREAD_NAME = "deepboot-warm-models"
 _serving = threading.Event()  # set once this process is a serving worker that warms
+_stopping = threading.Event()  # set when the worker shuts down: warm nothing more
 
 
 def warm_one(task, architecture):
@@ -61,6 +67,9 @@ def warm_all():
         logger.warning("Warm-up skipped: the registry cannot be read (%s)", exc.__class__.__name__)
         return warm
     for record in records:
+        if _stopping.is_set():
+            logger.info("Warm-up stopped: the server is shutting down")
+            break
         try:
             if warm_one(record.task, record.architecture):
                 warm.append((record.task, record.architecture))
@@ -87,9 +96,14 @@ def start():
     return _in_background(_run)
 
 
+def stop():
+    """The server is shutting down: warm nothing after the model being warmed now."""
+    _stopping.set()
+
+
 def after_activation(task, architecture):
     """Warm a newly activated model in a serving worker that warms (a no-op elsewhere: commands)."""
-    if _serving.is_set():
+    if _serving.is_set() and not _stopping.is_set():
         _in_background(lambda: _warm_and_close(task, architecture))
 
 
@@ -101,6 +115,6 @@ def _warm_and_close(task, architecture):
 
 
 def _in_background(target):
-    thread = threading.Thread(target=target, name=THREAD_NAME, daemon=True)
+    thread = threading.Thread(target=target, name=THREAD_NAME, daemon=False)  # see the module docstring
     thread.start()
     return thread

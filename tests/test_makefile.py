@@ -46,9 +46,16 @@ def wait_for(check, seconds, what):
 
 
 def stop(process, sig=signal.SIGINT):
-    """Ctrl-C in the terminal (SIGINT), or a service manager's SIGTERM, to make's whole process group."""
+    """Ctrl-C in the terminal (SIGINT), or a service manager's SIGTERM, to make's whole process group.
+    If it is still there after 120 s, the failure lists what is left of the group (and kills it)."""
     os.killpg(process.pid, sig)
-    process.wait(timeout=120)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        left = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:20,etime,args", "-g", str(process.pid)],
+                              capture_output=True, text=True).stdout
+        os.killpg(process.pid, signal.SIGKILL)
+        raise AssertionError(f"make run was still running 120 s after {signal.Signals(sig).name}:\n{left}") from None
 
 
 def run_row(var, pk):
@@ -58,7 +65,18 @@ def run_row(var, pk):
     return {"status": status, "pid": pid, "resumed": resumed, "arguments": json.loads(arguments)}
 
 
-def test_make_run_serves_while_the_demo_trains_stops_it_and_resumes_it(tmp_path):
+@pytest.fixture
+def logs_shown_on_failure(tmp_path):
+    """The test's folder; the ends of make's and the demo training's logs are printed after the test
+    (pytest shows them only when it fails)."""
+    yield tmp_path
+    for log in (tmp_path / "make-run.log", tmp_path / "var" / "logs" / "demo-training.log"):
+        if log.exists():
+            print(f"--- the end of {log.name} ---", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")
+
+
+def test_make_run_serves_while_the_demo_trains_stops_it_and_resumes_it(logs_shown_on_failure):
+    tmp_path = logs_shown_on_failure
     var, port = tmp_path / "var", free_port()
     base = f"http://127.0.0.1:{port}"
     with open(tmp_path / "make-run.log", "ab") as log:

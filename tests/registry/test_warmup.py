@@ -4,6 +4,7 @@ The models are the security tests' small untrained networks (one file each, made
 """
 
 import logging
+import signal
 import threading
 import time
 from pathlib import Path
@@ -30,9 +31,11 @@ def fresh_model_cache():
 
     registry.clear_cache()
     warmup._serving.clear()
+    warmup._stopping.clear()
     yield
     registry.clear_cache()
     warmup._serving.clear()
+    warmup._stopping.clear()
 
 
 def register_all(classifier_path, detector_path, dqn_path):
@@ -82,10 +85,34 @@ def test_start_warms_in_a_background_thread_before_any_request(classifier_file, 
 
     register_all(classifier_file, detector_file, dqn_file)
     thread = warmup.start()
-    assert thread is not None and thread.daemon
+    # Not a daemon: the process waits for it at exit instead of shutting down under TensorFlow.
+    assert thread is not None and not thread.daemon
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert set(registry._cache) == ALL_SLOTS
+
+
+@pytest.mark.django_db
+def test_a_server_shutting_down_ends_the_warm_up_after_the_model_being_warmed(classifier_file, detector_file, dqn_file,
+                                                                                monkeypatch, caplog):
+    from registry import registry, warmup
+
+    register_all(classifier_file, detector_file, dqn_file)
+    warm_one = warmup.warm_one
+
+    def warm_one_then_shut_down(task, architecture):
+        warmed = warm_one(task, architecture)
+        warmup.stop()  # as Daphne's shutdown calls it, while this model was warming
+        return warmed
+
+    monkeypatch.setattr(warmup, "warm_one", warm_one_then_shut_down)
+    with caplog.at_level(logging.INFO, logger="registry.warmup"):
+        warm = warmup.warm_all()
+    assert len(warm) == 1 and set(registry._cache) == set(warm)
+    assert "Warm-up stopped: the server is shutting down" in caplog.text
+    warmup._serving.set()
+    warmup.after_activation("classification", "cnn9")  # nor does an activation start one now
+    assert not warm_threads()
 
 
 def test_warm_models_off_starts_nothing(settings):
@@ -183,3 +210,16 @@ def test_a_corrupt_model_file_does_not_stop_the_server_and_its_api_says_unavaila
         status, _, body = post_files(base + "/api/classify/", [("image", "a.jpg", jpeg())], timeout=60)
         assert status == 503 and "could not be loaded" in json_body(body)["error"]
         assert post_files(base + "/api/detect/", [("image", "a.jpg", jpeg())], timeout=60)[0] == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_stopped_while_it_warms_exits_cleanly(classifier_file, detector_file, dqn_file):
+    """SIGTERM as the first model is ready, the others still to warm: the worker ends its warm-up
+    and exits with status 0 (a daemon thread inside TensorFlow at exit made it crash or hang)."""
+    register_all(classifier_file, detector_file, dqn_file)
+    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, process):
+        log = wait_for_log(daphne_log(base), " ready in ")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        log = daphne_log(base).read_text(errors="replace")
+        assert "Warm-up stopped: the server is shutting down" in log or "Warm-up done" in log
