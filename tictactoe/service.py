@@ -20,7 +20,7 @@ from django.utils import timezone
 from deepboot_site import ratelimit
 from registry import registry
 
-from . import engine
+from . import engine, store
 from .evaluate import positions_to_move
 from .models import Game, Move
 from .positions import greedy_move
@@ -252,7 +252,8 @@ def play(owner, game_id, cell, known=None):
 
     `known`, the GameState this connection was last sent for this game, spares reading the game:
     the move and the reply are written with one UPDATE that applies only while the stored board is
-    still `known.board` (the game this owner's and playing), then one INSERT of both Move rows.
+    still `known.board` (the game this owner's and playing), then one INSERT of both Move rows
+    (tictactoe/store.py: their SQL is written once, not built by the ORM on every move).
     The database stays the judge: where that UPDATE matches nothing (another tab played, the game
     is gone) or `known` does not allow the move, the game is read, locked and checked as before."""
     if game_id is None:
@@ -260,11 +261,8 @@ def play(owner, game_id, cell, known=None):
     game = _as_seen(owner, game_id, known)
     if game is not None and game.board[cell] == ".":
         outcome, moves = _play_on(game, cell)
-        fields = {"board": game.board, "status": game.status, "updated": timezone.now()}
-        fields.update({"agent_id": game.agent_id} if game.agent_id is not None else {})
-        unchanged = Game.objects.filter(pk=game.pk, owner=owner, board=known.board, status=Game.Status.PLAYING)
-        if unchanged.update(**fields):
-            Move.objects.bulk_create(moves)
+        if store.update_if_unchanged(game, owner, known.board):
+            store.insert_moves(moves)
             return outcome
     game = _owned_game(owner, game_id)
     if game.status != Game.Status.PLAYING:

@@ -105,6 +105,23 @@ def test_a_move_on_the_state_the_connection_holds_takes_three_statements_and_rea
 
 
 @pytest.mark.django_db
+def test_the_rows_a_move_writes_with_its_own_sql_read_back_through_the_orm(active_agent):
+    """tictactoe/store.py writes the move without the ORM: the ORM reads back what it would have saved."""
+    state = service.new_game("owner", "human").state
+    before = Game.objects.get(pk=state.game)
+    outcome = service.play("owner", state.game, 0, state).state
+    game = Game.objects.get(pk=state.game)
+    assert (game.board, game.status, game.owner, game.agent_id) == (outcome.board, "playing", "owner", active_agent.pk)
+    assert game.updated > before.updated and game.created == before.created
+    human, ai = game.moves.all()
+    assert (human.number, human.player, human.mark, human.cell, human.q_values) == (1, "human", "X", 0, None)
+    assert (ai.number, ai.player, ai.mark, ai.cell) == (2, "ai", "O", outcome.ai_move)
+    # The agent's values as it chose, a JSON list: null on the cell the human had taken.
+    assert ai.q_values[0] is None and len(ai.q_values) == 9 and all(isinstance(v, float) for v in ai.q_values[1:])
+    assert before.created <= human.created <= ai.created
+
+
+@pytest.mark.django_db
 def test_a_move_without_the_connections_state_reads_the_game_locked_in_four_statements(active_agent):
     state = service.new_game("owner", "human").state
     with CaptureQueriesContext(connection) as captured:
