@@ -8,8 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deepboot_site.settings")
 # Build the Django app first: it sets up the app registry that the routes below import.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from deepboot_site import server  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
@@ -29,9 +29,10 @@ application = ProtocolTypeRouter(
         # Oversized or chunked bodies are refused from their headers, before Django reads them;
         # image requests then wait for one of a few turns (a bounded queue, 503 past it).
         "http": RequestBodyLimit(InferenceGate(django_asgi_app)),
-        # Sockets only from the site's own pages: scheme, allowed host and port must match.
+        # Sockets only from the site's own pages: scheme, allowed host and port must match. The
+        # session (games belong to it) for every socket; the user only where a route asks for it.
         "websocket": ExactOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+            SessionMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
     }
 )
