@@ -3,10 +3,12 @@
 The models are the security tests' small untrained networks (one file each, made once per run).
 """
 
+import gc
 import logging
 import signal
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,7 @@ def fresh_model_cache():
     registry.clear_cache()
     warmup._serving.clear()
     warmup._stopping.clear()
+    gc.unfreeze()  # a settled heap (warmup.settle_heap) is the server's, not the test process's
 
 
 def register_all(classifier_path, detector_path, dqn_path):
@@ -90,6 +93,25 @@ def test_start_warms_in_a_background_thread_before_any_request(classifier_file, 
     thread.join(timeout=120)
     assert not thread.is_alive()
     assert set(registry._cache) == ALL_SLOTS
+    assert gc.get_freeze_count() > 0  # the warm worker's heap is out of the full collections' way
+
+
+def test_settling_the_heap_frees_what_an_earlier_settle_froze_once_it_is_garbage():
+    """A model replaced after the heap was settled (its objects frozen) is freed at the next settle."""
+    from registry import warmup
+
+    class Node:
+        pass
+
+    old = Node()
+    old.itself = old  # a cycle: only the collector frees it, as with a Keras model
+    gone = weakref.ref(old)
+    warmup.settle_heap()
+    del old
+    gc.collect()
+    assert gone() is not None  # frozen: the collector does not see it
+    warmup.settle_heap()
+    assert gone() is None and gc.get_freeze_count() > 0
 
 
 @pytest.mark.django_db
