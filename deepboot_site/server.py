@@ -42,25 +42,29 @@ def when_serving(callback):
     """Call `callback()` once Daphne's reactor runs, i.e. in a worker that serves (Daphne's command
     or `runserver`); a process that only imports the application (a management command, the tests)
     never runs the reactor, so never calls it. No-op without Daphne."""
-    try:
-        import daphne.server  # noqa: F401  (installs the asyncio reactor Daphne runs)
-    except ImportError:
-        return
-    from twisted.internet import reactor
-
-    reactor.callWhenRunning(callback)
+    reactor = _daphne_reactor()
+    if reactor is not None:
+        reactor.callWhenRunning(callback)
 
 
 def when_stopping(callback):
     """Call `callback()` when a serving worker's reactor begins to shut down (SIGTERM, Ctrl-C),
     before it stops. No-op without Daphne, like `when_serving`."""
+    reactor = _daphne_reactor()
+    if reactor is not None:
+        reactor.addSystemEventTrigger("before", "shutdown", callback)
+
+
+def _daphne_reactor():
+    """The Twisted reactor Daphne runs (importing daphne.server installs its asyncio reactor), or
+    None without Daphne."""
     try:
         import daphne.server  # noqa: F401
     except ImportError:
-        return
+        return None
     from twisted.internet import reactor
 
-    reactor.addSystemEventTrigger("before", "shutdown", callback)
+    return reactor
 
 
 def _site_request(web_request):
