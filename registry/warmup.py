@@ -99,7 +99,8 @@ def settle_heap():
 def _run():
     try:
         warm_all()
-        settle_heap()
+        if not _stopping.is_set():  # a worker shutting down has no heap to keep tidy
+            settle_heap()
     finally:
         connections.close_all()  # this thread's own connections
 
