@@ -1,9 +1,13 @@
 """SIGTERM (a scheduler stopping the job) and Ctrl-C (SIGINT) during a training run.
 
 Both raise KeyboardInterrupt, which ends the run as interrupted (registry/training.py), but
-never in the middle of an epoch's end: that is where Keras writes the checkpoints a resume loads
-(BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded.
-A signal arriving then is held until the epoch is recorded, and raised right after.
+never from inside `model.fit`'s own machinery. While fit runs, a signal is only noted, and the
+run's last callback raises it at the next batch's end (training or validation) or after the
+epoch's end. Two reasons: the epoch's end is where Keras writes the checkpoints a resume loads
+(BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded;
+and a train step runs TensorFlow's C++, which calls back into Python, so an exception raised there
+by a signal handler came out as "SystemError: bad argument to internal function", and the run was
+recorded as failed instead of interrupted.
 
 The handler covers the whole run, from before its record says "running" until it says how the run
 ended: a stop that came earlier would leave a record that says "running" for a dead process, and a
@@ -40,6 +44,10 @@ class Stopper:
 
     def release(self):
         self.holding = False
+        self.raise_pending()
+
+    def raise_pending(self):
+        """Raise a stop held so far, if there is one (still holding any that follow)."""
         if self.pending is not None and not self.stopping:
             signum, self.pending = self.pending, None
             self.stopping = True
@@ -61,19 +69,26 @@ class Stopper:
                 signal.signal(signum, handler)
 
     def callbacks(self):
-        """(first, last): Keras callbacks to put first and last in fit's list, so that a stop
-        waits from the first epoch-end callback to the last (checkpoints written, epoch recorded)."""
+        """(first, last): Keras callbacks to put first and last in fit's list. A stop during fit is
+        held from its start and raised by the last callback at a batch's end, or at the epoch's end
+        once every other callback has run (checkpoints written, epoch recorded)."""
         import keras
 
         stopper = self
 
         class HoldStops(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
+            def on_train_begin(self, logs=None):
                 stopper.hold()
 
         class ReleaseStops(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                stopper.raise_pending()
+
+            def on_test_batch_end(self, batch, logs=None):
+                stopper.raise_pending()
+
             def on_epoch_end(self, epoch, logs=None):
-                stopper.release()
+                stopper.raise_pending()
 
             def on_train_end(self, logs=None):
                 stopper.release()

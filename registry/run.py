@@ -56,7 +56,7 @@ class Run:
 
         backup = self.backup_dir / stage
         board = [tensorboard_callback(self.tensorboard_dir / stage)] if self.is_chief else []
-        hold, release = self.stopper.callbacks()  # a SIGTERM waits until the checkpoints are written
+        hold, release = self.stopper.callbacks()  # a stop in fit: at a batch end, or after the checkpoints
         return [
             hold,
             *extra,

@@ -28,3 +28,30 @@ def test_a_signal_in_the_held_window_is_raised_on_release():
         with pytest.raises(KeyboardInterrupt):
             stopper.release()
         os.kill(os.getpid(), signal.SIGINT)  # already stopping
+
+
+def test_a_signal_during_fit_ends_it_at_the_end_of_that_batch_not_inside_the_step():
+    """Inside fit a signal is only noted; the last callback raises it when the batch has ended
+    (raised inside TensorFlow's step it came out as a SystemError and the run looked failed)."""
+    import keras
+    import numpy as np
+
+    ended = []
+
+    class SignalOnThirdBatch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        def on_train_batch_end(self, batch, logs=None):
+            ended.append(batch)
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((64, 4), "float32"), np.zeros((64, 1), "float32")
+    stopper = Stopper()
+    with stopper.installed():
+        hold, release = stopper.callbacks()
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[hold, SignalOnThirdBatch(), release])
+    assert ended == [0, 1, 2]  # batch 2 ran to its end; nothing after it
