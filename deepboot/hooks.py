@@ -20,6 +20,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from .stopping import Stopper
+
 
 def _fit_callbacks_only(stage, extra):
     return list(extra)
@@ -56,6 +58,9 @@ class TrainHooks:
     """earlier_epochs(stage): the epoch rows a resumed run's earlier attempts recorded."""
     resume_dir: Optional[Path] = None
     """Where a custom loop keeps the state it resumes from (None: it does not resume)."""
+    stopper: Stopper = field(default_factory=Stopper)
+    """The run's stop (SIGTERM, Ctrl-C): a custom loop runs `with hooks.stops_held():` and calls
+    `hooks.safe_point()` where a stop may end it (between games). The default one never stops."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -75,6 +80,15 @@ class TrainHooks:
         from .distribute import precision
 
         return precision(self.mixed_precision)
+
+    def stops_held(self):
+        """The block of a custom loop where a stop waits for its next `safe_point()`."""
+        return self.stopper.held()
+
+    def safe_point(self):
+        """Where a custom loop may end on a stop that came since: nothing half-done, the last
+        saved state is whole (raises KeyboardInterrupt, which the run records as interrupted)."""
+        self.stopper.raise_pending()
 
     def say(self, text):
         if self.stdout is not None:

@@ -7,7 +7,8 @@ epoch's end. Two reasons: the epoch's end is where Keras writes the checkpoints 
 (BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded;
 and a train step runs TensorFlow's C++, which calls back into Python, so an exception raised there
 by a signal handler came out as "SystemError: bad argument to internal function", and the run was
-recorded as failed instead of interrupted.
+recorded as failed instead of interrupted. Custom loops (the tic-tac-toe learners) get the same:
+inside `held()` a stop waits for the loop's next safe point (`raise_pending()`, between games).
 
 The handler covers the whole run, from before its record says "running" until it says how the run
 ended: a stop that came earlier would leave a record that says "running" for a dead process, and a
@@ -52,6 +53,19 @@ class Stopper:
             signum, self.pending = self.pending, None
             self.stopping = True
             raise KeyboardInterrupt(f"signal {signum}")
+
+    @contextmanager
+    def held(self):
+        """A custom training loop's block: a stop that comes inside it waits for the loop's next
+        `raise_pending()` (its safe point: between games, never inside a train step or a
+        checkpoint's write), and is raised at the end of the block at the latest."""
+        self.hold()
+        try:
+            yield self
+        except BaseException:
+            self.holding = False  # the loop's own error (or a raised stop) goes on as it is
+            raise
+        self.release()
 
     @contextmanager
     def installed(self):

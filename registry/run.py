@@ -90,11 +90,12 @@ class Run:
     def hooks(self, **fields):
         """The TrainHooks (deepboot/hooks.py) that plug this run into a trainer: its strategy,
         precision and XLA, the checkpoint-and-record callbacks of each fit, custom loops' epochs,
-        the epochs of earlier attempts, and the folder a custom loop resumes from."""
+        the epochs of earlier attempts, the folder a custom loop resumes from, and the run's stop."""
         return TrainHooks(
             strategy=self.strategy, mixed_precision=self.mixed_precision, jit=self.jit, verbose=self.verbose,
             stdout=self.stdout, callbacks=lambda stage, extra: self.callbacks(extra, stage),
-            log_epoch=self.log_epoch, earlier_epochs=self.earlier_epochs, resume_dir=self.backup_dir, **fields,
+            log_epoch=self.log_epoch, earlier_epochs=self.earlier_epochs, resume_dir=self.backup_dir,
+            stopper=self.stopper, **fields,
         )
 
     def earlier_epochs(self, stage="fit"):

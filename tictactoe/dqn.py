@@ -205,6 +205,7 @@ def train(config: DQNConfig, hooks: TrainHooks = TrainHooks(), on_episode: Optio
 
     exploration_episodes = int(config.exploration_fraction * config.episodes)
     for episode in range(first_episode, config.episodes):
+        hooks.safe_point()  # a stop (SIGTERM, Ctrl-C) ends the run here, between two games
         epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, exploration_episodes, episode)
 
         # Who plays the other side of this game.

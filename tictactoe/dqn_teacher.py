@@ -157,6 +157,7 @@ def train(config: TeacherConfig, hooks: TrainHooks = TrainHooks(), on_episode: O
         acting_q, targets = tabulate()
     exploration_episodes = int(config.exploration_fraction * config.episodes)
     for episode in range(first_episode, config.episodes):
+        hooks.safe_point()  # a stop (SIGTERM, Ctrl-C) ends the run here, between two games
         epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, exploration_episodes, episode)
         agent = "X" if episode % 2 == 0 else "O"
 

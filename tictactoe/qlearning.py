@@ -135,6 +135,7 @@ def train(config: QLearningConfig, hooks: TrainHooks = TrainHooks(), on_episode:
     result = Learned(table=table)
     exploration_episodes = int(config.exploration_fraction * config.episodes)
     for episode in range(config.episodes):
+        hooks.safe_point()  # a stop (SIGTERM, Ctrl-C) ends the run here, between two games
         epsilon = linear_schedule(config.start_epsilon, config.end_epsilon, exploration_episodes, episode)
         agent = "X" if episode % 2 == 0 else "O"
         perfect_opponent = rng.random() < config.minimax_share

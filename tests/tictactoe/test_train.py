@@ -2,10 +2,13 @@
 curve and the evaluation of the saved file."""
 
 import json
+import os
+import signal
 
 import pytest
 
 from deepboot.hooks import TrainHooks
+from deepboot.stopping import Stopper
 from tictactoe import dqn, dqn_teacher, qlearning, train
 
 
@@ -38,3 +41,28 @@ def test_a_dqn_run_saves_a_network_that_reloads(tmp_path):
     result = train.train(config, tmp_path, TrainHooks())
     assert result.path.name == "dqn.keras" and result.layers == 3
     assert networks.load_model(result.path).count_params() == result.parameters
+
+
+def test_a_sigterm_ends_a_dqn_run_between_two_games_and_the_same_folder_resumes_it(tmp_path):
+    """A stop is held through the game it came in (its learning steps, its evaluation, its saved
+    state) and raised as the next game would begin: raised inside a train step, it came out as a
+    SystemError and the run was recorded as failed."""
+    config = dqn.DQNConfig(seed=5, episodes=80, hidden_units=8, batch_size=16, learning_starts=32,
+                           eval_every=40, eval_games=10)
+    games, recorded = [], []
+
+    def signal_after_game_40(episode, values):  # called after the game's learning, before its evaluation
+        if episode == 40:
+            os.kill(os.getpid(), signal.SIGTERM)
+        games.append(episode)  # still running: the stop waits
+
+    stopper = Stopper()
+    hooks = TrainHooks(resume_dir=tmp_path / "backup", stopper=stopper, extra={"on_episode": signal_after_game_40},
+                       log_epoch=lambda epoch, metrics, stage=None: recorded.append(epoch))
+    with stopper.installed(), pytest.raises(KeyboardInterrupt):
+        train.train(config, tmp_path / "run", hooks)
+    assert games == list(range(1, 41)) and recorded == [40]  # game 40 evaluated and saved; no game 41
+    assert not (tmp_path / "run" / "dqn.keras").exists()
+
+    resumed = train.train(config, tmp_path / "run", TrainHooks(resume_dir=tmp_path / "backup"))
+    assert [h["episode"] for h in resumed.summary["history"]] == [40, 80]
