@@ -147,8 +147,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         if first not in ("human", "ai"):
             raise service.GameError("bad_request", '"first" must be "human" or "ai".')
         # Capped per session and per client address: cookie-less sockets each get a session.
-        await GameDatabaseCall(service.check_creation_rate)(self.owner, scope_client_address(self.scope))
-        return await GameDatabaseCall(service.new_game)(self.owner, first)
+        return await GameDatabaseCall(service.start_game)(self.owner, scope_client_address(self.scope), first)
 
     async def on_move(self, message):
         cell = message.get("cell")

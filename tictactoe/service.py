@@ -207,6 +207,13 @@ def prune(older_than):
     return games, moves
 
 
+def start_game(owner, address, first):
+    """A new game as the consumer asks for one, in one call of its database thread: the creation
+    caps first (outside the game's transaction; their counts may be in Redis), then `new_game`."""
+    check_creation_rate(owner, address)
+    return new_game(owner, first)
+
+
 @transaction.atomic
 def new_game(owner, first):
     """Start a game; with first="ai" the agent's opening move is already played (stored with it)."""

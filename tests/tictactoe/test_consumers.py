@@ -244,7 +244,7 @@ async def test_when_the_agent_is_gone_mid_game_the_move_is_kept_and_the_ai_owes_
     await ws.disconnect()
 
 
-@pytest.mark.parametrize("game", [str(uuid.uuid4()), "not-a-uuid", ""])
+@pytest.mark.parametrize("game", ["7d4f6c1e-0b9a-4c43-9a4e-2f5d8e3b6a10", "not-a-uuid", ""])
 async def test_resuming_an_unknown_game_is_not_found(game):
     ws = await connect()
     await expect_error(ws, {"type": "resume", "game": game}, "not_found")
