@@ -17,10 +17,29 @@ group and its shell's trap sends another) would kill it half-way. So the first s
 run and later ones are ignored.
 """
 
+import faulthandler
 import signal
 from contextlib import contextmanager
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+EXIT_GRACE_SECONDS = 30
+
+
+@contextmanager
+def exit_watched(seconds=EXIT_GRACE_SECONDS):
+    """For a process's entry point (manage.py): the process ends at most `seconds` after the block
+    does, and says where it was stuck if it had to be ended.
+
+    Once a command has finished, failed or been stopped, its record is written and nothing is left
+    to do but exit. Once, a demo training stopped by `make run` wrote "interrupted" and then never
+    exited (its main thread waiting inside a library; `make run` waited for it). Past `seconds`,
+    faulthandler prints every thread's stack to stderr and ends the process with status 1.
+    Meanwhile, `kill -USR1 <pid>` prints every thread's stack of a process that seems stuck."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    try:
+        yield
+    finally:
+        faulthandler.dump_traceback_later(seconds, exit=True)
 
 
 class Stopper:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
+import warnings
 
 import pytest
 
@@ -47,13 +48,19 @@ def wait_for(check, seconds, what):
 
 def stop(process, sig=signal.SIGINT):
     """Ctrl-C in the terminal (SIGINT), or a service manager's SIGTERM, to make's whole process group.
-    If it is still there after 120 s, the failure lists what is left of the group (and kills it)."""
+    If it is still there after 120 s, the failure lists what is left of the group, has each
+    manage.py process print its threads' stacks into its log (SIGUSR1, deepboot.stopping), and
+    kills the group."""
     os.killpg(process.pid, sig)
     try:
         process.wait(timeout=120)
     except subprocess.TimeoutExpired:
         left = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:20,etime,args", "-g", str(process.pid)],
                               capture_output=True, text=True).stdout
+        for line in left.splitlines()[1:]:
+            if "manage.py" in line:
+                os.kill(int(line.split()[0]), signal.SIGUSR1)
+        time.sleep(2)
         os.killpg(process.pid, signal.SIGKILL)
         raise AssertionError(f"make run was still running 120 s after {signal.Signals(sig).name}:\n{left}") from None
 
@@ -68,8 +75,14 @@ def run_row(var, pk):
 @pytest.fixture
 def logs_shown_on_failure(tmp_path):
     """The test's folder; the ends of make's and the demo training's logs are printed after the test
-    (pytest shows them only when it fails)."""
+    (pytest shows them only when it fails). A process whose exit got stuck and was ended by
+    deepboot.stopping.exit_watched is a warning, with the stacks it printed."""
     yield tmp_path
+    training_log = tmp_path / "var" / "logs" / "demo-training.log"
+    text = training_log.read_text(errors="replace") if training_log.exists() else ""
+    if "Timeout (" in text:
+        warnings.warn("the demo training's exit got stuck and was ended after the grace; its stacks:\n"
+                      + text[text.index("Timeout ("):][:4000])
     for log in (tmp_path / "make-run.log", tmp_path / "var" / "logs" / "demo-training.log"):
         if log.exists():
             print(f"--- the end of {log.name} ---", *log.read_text(errors="replace").splitlines()[-60:], sep="\n")

@@ -55,3 +55,48 @@ def test_a_signal_during_fit_ends_it_at_the_end_of_that_batch_not_inside_the_ste
         with pytest.raises(KeyboardInterrupt):
             model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[hold, SignalOnThirdBatch(), release])
     assert ended == [0, 1, 2]  # batch 2 ran to its end; nothing after it
+
+
+def _python(code, **kwargs):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+
+
+def test_a_process_whose_exit_is_stuck_ends_within_the_grace_and_shows_its_stacks():
+    """A thread left running would keep the interpreter from exiting for ever; after the grace the
+    process ends, status 1, with every thread's stack on stderr."""
+    process = _python(
+        "import threading, time\n"
+        "from deepboot.stopping import exit_watched\n"
+        "def stuck_in_a_library():\n"
+        "    time.sleep(3600)\n"
+        "with exit_watched(seconds=1):\n"
+        "    threading.Thread(target=stuck_in_a_library).start()\n"
+    )
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "Timeout" in stderr and "stuck_in_a_library" in stderr
+
+
+def test_a_process_that_exits_normally_keeps_its_status_and_sigusr1_prints_its_stacks():
+    import time
+
+    process = _python(
+        "import sys, time\n"
+        "from deepboot.stopping import exit_watched\n"
+        "def waiting_here():\n"
+        "    print('ready', flush=True)\n"
+        "    time.sleep(3)\n"
+        "with exit_watched(seconds=1):\n"
+        "    waiting_here()\n"
+        "sys.exit(130)\n"
+    )
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(0.2)
+    process.send_signal(signal.SIGUSR1)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130  # the exit was not stuck: its own status
+    assert "waiting_here" in stderr and "Timeout" not in stderr
