@@ -273,6 +273,13 @@ def load_active(task, architecture, loader: Optional[Callable[[Path], Any]] = No
         return loaded
 
 
+def loaded(task, architecture) -> Optional[LoadedModel]:
+    """The slot's model as `load_active` last loaded it in this process, without asking the
+    database whether it is still the active one (None: none loaded). For a caller that checks that
+    in a statement of its own (a tic-tac-toe move's UPDATE) and calls `load_active` where it was not."""
+    return _cache.get((task, architecture))
+
+
 def clear_cache():
     """Forget every loaded model (tests use this between fixtures)."""
     _cache.clear()

@@ -257,17 +257,20 @@ def _as_seen(owner, game_id, known):
 def play(owner, game_id, cell, known=None):
     """The human plays `cell` in their game; the agent replies in the same transaction.
 
-    `known`, the GameState this connection was last sent for this game, spares reading the game:
-    the move and the reply are written with one UPDATE that applies only while the stored board is
-    still `known.board` (the game this owner's and playing), then one INSERT of both Move rows
-    (tictactoe/store.py: their SQL is written once, not built by the ORM on every move).
-    The database stays the judge: where that UPDATE matches nothing (another tab played, the game
-    is gone) or `known` does not allow the move, the game is read, locked and checked as before."""
+    `known`, the GameState this connection was last sent for this game, spares reading the game,
+    and the agent this process has loaded spares asking which model is active: the move and the
+    reply are written with one UPDATE that applies only while the stored board is still
+    `known.board` (the game this owner's and playing) and the replying model still the active one,
+    then one INSERT of both Move rows (tictactoe/store.py: their SQL is written once, not built by
+    the ORM on every move). The database stays the judge: where that UPDATE matches nothing
+    (another tab played, the game is gone, another model was activated) or `known` does not allow
+    the move, the game is read and locked, the active model asked for, and the move checked as before."""
     if game_id is None:
         raise GameError("no_game", 'Start a game first: {"type": "new", "first": "human"}.')
     game = _as_seen(owner, game_id, known)
-    if game is not None and game.board[cell] == ".":
-        outcome, moves = _play_on(game, cell)
+    loaded = registry.loaded(TASK, ARCHITECTURE)
+    if game is not None and game.board[cell] == "." and loaded is not None:
+        outcome, moves = _play_on(game, cell, lambda: ActiveAgent(loaded.record.pk, ARCHITECTURE, loaded.model))
         if store.update_if_unchanged(game, owner, known.board):
             store.insert_moves(moves)
             return outcome
@@ -283,13 +286,14 @@ def play(owner, game_id, cell, known=None):
     return outcome
 
 
-def _play_on(game, cell):
-    """The human's move and the agent's reply applied to `game` in memory: (Outcome, Move rows)."""
+def _play_on(game, cell, replying=active_agent):
+    """The human's move and the agent's reply applied to `game` in memory: (Outcome, Move rows).
+    `replying()` gives the ActiveAgent that replies (raises registry.ModelUnavailable)."""
     moves = [game.apply(Game.Player.HUMAN, cell)]
     if game.status != Game.Status.PLAYING:
         return Outcome(_state(game)), moves
     try:
-        active = active_agent()
+        active = replying()
     except registry.ModelUnavailable as exc:
         return Outcome(_state(game), _unavailable(exc)), moves
     ai_move, move = _ai_reply(game, active)

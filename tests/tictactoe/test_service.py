@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from registry.models import TrainedModel
 from tictactoe import networks, service
 from tictactoe.evaluate import positions_to_move
 from tictactoe.models import Game, Move
@@ -92,16 +93,32 @@ def statements(captured):
 
 
 @pytest.mark.django_db
-def test_a_move_on_the_state_the_connection_holds_takes_three_statements_and_reads_no_game(active_agent):
+def test_a_move_on_the_state_the_connection_holds_takes_two_statements_and_reads_nothing(active_agent):
     state = service.new_game("owner", "human").state
     with CaptureQueriesContext(connection) as captured:
         outcome = service.play("owner", state.game, 4, state)
     sql = statements(captured)
-    assert len(sql) == 3, sql  # the active model's id, the game's UPDATE, one INSERT of both moves
-    assert not any(s.startswith("SELECT") and "tictactoe_game" in s for s in sql)
+    assert len(sql) == 2, sql  # the game's UPDATE (while its model is active), one INSERT of both moves
+    assert sql[0].startswith("UPDATE") and TrainedModel._meta.db_table in sql[0] and sql[1].startswith("INSERT")
     game = Game.objects.get(pk=state.game)
     assert game.board == outcome.state.board and game.board[4] == "X" and game.agent_id == active_agent.pk
     assert list(game.moves.values_list("number", "player", "cell")) == [(1, "human", 4), (2, "ai", outcome.state.ai_move)]
+
+
+@pytest.mark.django_db
+def test_a_model_activated_elsewhere_replies_to_the_next_move(active_agent, shipped_dqn_file):
+    """Another worker (or an admin) activates another model: this process still holds the old one,
+    the move's UPDATE does not apply, and the move is played again by the model now active."""
+    state = service.new_game("owner", "human").state  # the shipped agent is loaded here
+    other = networks.build_q_network(hidden_units=8)
+    path = networks.save(other, str(shipped_dqn_file.parent / "elsewhere.keras"))
+    TrainedModel.objects.filter(pk=active_agent.pk).update(active=False)  # as another process would
+    newer = TrainedModel.objects.create(task="tictactoe", architecture="dqn", path=str(path), active=True)
+    outcome = service.play("owner", state.game, 4, state).state
+    game = Game.objects.get(pk=state.game)
+    assert game.agent_id == newer.pk and game.moves.get(number=2).player == "ai"
+    table = service.Agent(networks.q_function(other))
+    assert outcome.ai_move == table.choose(game.board[:outcome.ai_move] + "." + game.board[outcome.ai_move + 1:])[0]
 
 
 @pytest.mark.django_db
@@ -128,6 +145,7 @@ def test_a_move_without_the_connections_state_reads_the_game_locked_in_four_stat
         service.play("owner", state.game, 4)
     sql = statements(captured)
     assert len(sql) == 4, sql  # the game, the active model's id, the game's UPDATE, the moves' INSERT
+    assert TrainedModel._meta.db_table not in sql[2]  # the game read and locked: the model's id just asked
     assert Move.objects.filter(game_id=state.game).count() == 2
 
 
