@@ -1,14 +1,19 @@
 """SIGTERM (a scheduler stopping the job) and Ctrl-C (SIGINT) during a training run.
 
-Both raise KeyboardInterrupt, which ends the run as interrupted (registry/training.py), but
-never from inside `model.fit`'s own machinery. While fit runs, a signal is only noted, and the
-run's last callback raises it at the next batch's end (training or validation) or after the
-epoch's end. Two reasons: the epoch's end is where Keras writes the checkpoints a resume loads
-(BackupAndRestore, ModelCheckpoint), and a write cut short leaves a file that cannot be loaded;
-and a train step runs TensorFlow's C++, which calls back into Python, so an exception raised there
-by a signal handler came out as "SystemError: bad argument to internal function", and the run was
-recorded as failed instead of interrupted. Custom loops (the tic-tac-toe learners) get the same:
-inside `held()` a stop waits for the loop's next safe point (`raise_pending()`, between games).
+Both end the run as interrupted (registry/training.py), with a KeyboardInterrupt raised only at a
+safe point, never where the signal happened to land. From the moment its record says "running",
+a run holds stops: a signal is only noted, and raised where the run says it may be:
+- inside `model.fit`, by the run's last callback at a batch's end (training or validation) or
+  after the epoch's end, once the checkpoints a resume loads are written (a write cut short
+  leaves a file that cannot be loaded);
+- in a custom loop (the tic-tac-toe learners), at its `raise_pending()` between two games;
+- when the run's block ends, if the run finished meanwhile (it is recorded finished, and the
+  process stops there instead of going on to its next run).
+Raised anywhere else, the KeyboardInterrupt lands inside TensorFlow (its C++ calls back into
+Python while it traces a tf.data pipeline or runs a step) and came out as "SystemError: ...
+returned a result with an exception set" or "bad argument to internal function": the run was
+recorded as failed, not interrupted (both seen in `make run`'s test). So a stop that comes while
+a run loads its data or traces its step waits for the first batch's end.
 
 The handler covers the whole run, from before its record says "running" until it says how the run
 ended: a stop that came earlier would leave a record that says "running" for a dead process, and a
@@ -43,12 +48,16 @@ def exit_watched(seconds=EXIT_GRACE_SECONDS):
 
 
 class Stopper:
-    """The run's signal handler, with a window (`hold` … `release`) where a stop waits."""
+    """The run's signal handler, with windows (`hold` … `release`, nested) where a stop waits."""
 
     def __init__(self):
-        self.holding = False
+        self.holds = 0
         self.pending = None
         self.stopping = False
+
+    @property
+    def holding(self):
+        return self.holds > 0
 
     def handler(self, signum, frame):
         if self.stopping:
@@ -60,11 +69,13 @@ class Stopper:
         raise KeyboardInterrupt(f"signal {signum}")
 
     def hold(self):
-        self.holding = True
+        self.holds += 1
 
     def release(self):
-        self.holding = False
-        self.raise_pending()
+        """End one window; when none is left, raise a stop that came during it."""
+        self.holds = max(0, self.holds - 1)
+        if not self.holding:
+            self.raise_pending()
 
     def raise_pending(self):
         """Raise a stop held so far, if there is one (still holding any that follow)."""
@@ -82,7 +93,7 @@ class Stopper:
         try:
             yield self
         except BaseException:
-            self.holding = False  # the loop's own error (or a raised stop) goes on as it is
+            self.holds = max(0, self.holds - 1)  # the loop's own error (or a raised stop) goes on as it is
             raise
         self.release()
 

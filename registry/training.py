@@ -16,7 +16,8 @@ output folder (`run.output_dir(default)`); `run.earlier_epochs(stage)` gives a r
 epochs of the ones before, so curves and reports tell the whole run. Each attempt is recorded
 (registry/attempts.py). Keras' TensorBoard callback writes under var/runs/run-<id>-<command>-<start>/.
 A SIGTERM or Ctrl-C prints "Run #N interrupted after epoch k of N; run the same command to
-resume." and exits with status 130. Custom loops call `run.log_epoch`.
+resume." and exits with status 130: at the next batch's end, or at a custom loop's safe point
+(deepboot/stopping.py says why never elsewhere). Custom loops call `run.log_epoch`.
 
 Multi-worker runs (`--distribute multiworker`, TF_CONFIG) start the same command on every worker;
 all of them train, but only the chief (worker 0) records the run in the database, writes artefacts
@@ -79,7 +80,9 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
 
     started_by: the staff user when the site starts it (default: the OS user). total and unit say
     how far a stopped run got ("interrupted after epoch 1 of 6"; default total: --epochs).
-    A SIGTERM or Ctrl-C ends the block with that one line and SystemExit(130), no traceback."""
+    A SIGTERM or Ctrl-C ends the block with that one line and SystemExit(130), no traceback, where
+    the run reaches a safe point (deepboot/stopping.py); one that came after the last of them lets
+    the run finish and be recorded as finished, then exits with 130."""
     stdout = stdout or sys.stdout
     stopper = Stopper()
     with stopper.installed():  # from before the record says "running" until it says how it ended
@@ -90,8 +93,8 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
             raise SystemExit(130) from None
         total = total if total is not None else options.get("epochs")
         try:
-            stopper.release()  # a stop that came while the record was being made ends the run here
-            yield run
+            stopper.raise_pending()  # a stop that came while the record was being made ends the run here
+            yield run  # held throughout: a stop is raised at the run's safe points only
         except KeyboardInterrupt:
             line = attempts.interrupted_line(run.record, total, unit)
             _finish(run, TrainingRun.Status.INTERRUPTED, line)
@@ -105,6 +108,8 @@ def start_run(command, options, *, task="", architecture="", stdout=None, starte
             stopper.stopping = True
             _finish(run, TrainingRun.Status.FINISHED, "")
             stdout.write(f"Run #{run.record.pk} finished." if run.is_chief else f"Worker {worker_index()} finished.")
+            if stopper.pending is not None:  # stopped after its last safe point: finished, and the process stops
+                raise SystemExit(130)
 
 
 def _begin_run(command, options, task, architecture, stdout, started_by, stopper):
@@ -117,7 +122,7 @@ def _begin_run(command, options, task, architecture, stdout, started_by, stopper
     mixed = bool(options.get("mixed_precision"))
     jit = bool(options.get("jit"))
     chief = is_chief()
-    stopper.hold()  # from "running" in the record on, a stop is recorded (start_run releases it)
+    stopper.hold()  # from "running" in the record on, a stop waits for a safe point
     if chief:
         record, resumed = find_or_create_record(command, arguments, task, architecture,
                                                  started_by or attempts.os_user())

@@ -100,3 +100,15 @@ def test_a_process_that_exits_normally_keeps_its_status_and_sigusr1_prints_its_s
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130  # the exit was not stuck: its own status
     assert "waiting_here" in stderr and "Timeout" not in stderr
+
+
+def test_windows_nest_and_a_safe_point_raises_inside_any_of_them():
+    stopper = Stopper()
+    with stopper.installed():
+        stopper.hold()  # the run
+        with stopper.held():  # a loop inside it
+            os.kill(os.getpid(), signal.SIGTERM)
+        stopper.hold()  # fit's window ends without raising: the run still holds
+        stopper.release()
+        with pytest.raises(KeyboardInterrupt):
+            stopper.raise_pending()  # the next safe point

@@ -295,3 +295,42 @@ def test_a_sigterm_while_an_epoch_ends_waits_until_its_checkpoint_is_written_and
     with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
         history = tiny_fit(run)
     assert len(history.history["loss"]) == 1, "epoch 2's checkpoint was whole: only epoch 3 was left"
+
+
+@pytest.mark.django_db
+def test_a_sigterm_while_the_run_prepares_waits_for_the_first_batchs_end():
+    """A stop that lands while the run loads its data or traces its step is raised at the first
+    batch's end: raised there and then, it landed inside TensorFlow and the run was recorded failed."""
+    import signal
+
+    import keras
+
+    batches, prepared = [], []
+
+    class Batches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", OPTIONS, stdout=StringIO()) as run:
+            os.kill(os.getpid(), signal.SIGTERM)  # as if inside a tf.data trace
+            prepared.append(True)
+            tiny_fit(run, extra=[Batches()])
+    assert stopped.value.code == 130 and prepared == [True] and batches == [0]
+    assert TrainingRun.objects.get().status == TrainingRun.Status.INTERRUPTED
+
+
+@pytest.mark.django_db
+def test_a_sigterm_after_the_last_batch_lets_the_run_finish_then_exits():
+    import signal
+
+    out = StringIO()
+    with pytest.raises(SystemExit) as stopped:
+        with training.start_run("train_toy", OPTIONS, stdout=out) as run:
+            tiny_fit(run)
+            os.kill(os.getpid(), signal.SIGTERM)  # as if while the model is saved and registered
+            run.add_artifact("model", "models/toy.keras")
+    assert stopped.value.code == 130  # the process goes no further (a bootstrap's next run)
+    record = TrainingRun.objects.get()
+    assert record.status == TrainingRun.Status.FINISHED and set(record.artifacts) == {"model"}
+    assert f"Run #{record.pk} finished." in out.getvalue()

@@ -71,7 +71,7 @@ ALL_SLOTS = {("classification", "cnn9"), ("detection", "tiny"), ("tictactoe", "d
 def test_warm_all_loads_every_active_model_through_the_service_that_serves_it(classifier_file, detector_file, dqn_file):
     from classifier import service as classifier_service
     from registry import registry, warmup
-    from tictactoe.service import Agent
+    from tictactoe.agent import Agent
 
     register_all(classifier_file, detector_file, dqn_file)
     assert set(warmup.warm_all()) == ALL_SLOTS
