@@ -20,8 +20,8 @@ def own_redis_url(redis_url):
     for number in range(15, 0, -1):
         url = _with_path(redis_url, f"/{number}")
         client = redis.Redis.from_url(url)
-        if client.dbsize() == 0:
-            client.set("deepboot-test-claim", "1", ex=600)
+        # The claim is atomic (SET NX): two test processes (pytest-xdist) never take the same one.
+        if client.dbsize() == 0 and client.set("deepboot-test-claim", "1", ex=600, nx=True):
             yield url
             client.flushdb()
             return
