@@ -383,3 +383,21 @@ async def test_game_calls_run_on_the_game_threads_and_keep_their_database_connec
     (thread, opened), (again, kept) = [await GameDatabaseCall(which)() for _ in range(2)]
     assert thread.startswith("games") and again == thread
     assert kept == opened  # SQLite has no pool: the thread's connection stays open between calls
+
+
+async def test_frames_skip_channels_hop_to_close_its_threads_connections(active_agent, monkeypatch):
+    """Channels closes its own database thread's old connections before every frame; the games'
+    work runs on GAME_THREADS, so game frames skip that hop (a tenth of the loop's time)."""
+    import channels.consumer
+
+    hops = []
+
+    async def counted():
+        hops.append(1)
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    ws = await connect()
+    state = check_state(await ask(ws, {"type": "new", "first": "human"}))
+    state = check_state(await ask(ws, {"type": "move", "cell": state["board"].index(".")}))
+    await ws.disconnect()
+    assert hops == [] and state["ai_move"] is not None
