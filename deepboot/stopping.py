@@ -40,11 +40,22 @@ def exit_watched(seconds=EXIT_GRACE_SECONDS):
     exited (its main thread waiting inside a library; `make run` waited for it). Past `seconds`,
     faulthandler prints every thread's stack to stderr and ends the process with status 1.
     Meanwhile, `kill -USR1 <pid>` prints every thread's stack of a process that seems stuck."""
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    stacks_on_sigusr1()
     try:
         yield
     finally:
-        faulthandler.dump_traceback_later(seconds, exit=True)
+        end_within(seconds)
+
+
+def stacks_on_sigusr1():
+    """`kill -USR1 <pid>` prints every thread's stack to stderr (a process that seems stuck)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+def end_within(seconds=EXIT_GRACE_SECONDS):
+    """A process on its way out: if it is still there after `seconds`, faulthandler prints every
+    thread's stack to stderr and ends it with status 1."""
+    faulthandler.dump_traceback_later(seconds, exit=True)
 
 
 class Stopper:

@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
+from deepboot import stopping  # noqa: E402
 from deepboot_site import server  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.origins import ExactOriginValidator  # noqa: E402
@@ -23,6 +24,10 @@ server.install()
 # (DEEPBOOT_WARM_MODELS), not on the first request; a worker that stops ends its warm-up.
 server.when_serving(warmup.start)
 server.when_stopping(warmup.stop)
+# A worker asked to stop is gone within 60 s (printing every thread's stack if it had to be ended:
+# once, under load, a stopped worker kept waiting and `make run` with it); kill -USR1 prints them.
+stopping.stacks_on_sigusr1()
+server.when_stopping(lambda: stopping.end_within(60))
 
 application = ProtocolTypeRouter(
     {

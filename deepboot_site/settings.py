@@ -122,11 +122,17 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL (postgres://… uses psycopg 3); SQLite under var/ otherwise.
+# DATABASE_URL (postgres://… uses psycopg 3); SQLite under var/ otherwise. With persistent
+# connections (DJANGO_CONN_MAX_AGE > 0, no pool) each kept connection is checked before a request
+# or a game's database call reuses it: after a database outage, a thread's connection from before
+# it is replaced instead of failing its first query (a game's move was answered "unavailable"
+# once the database was back).
+conn_max_age = int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        conn_max_age=conn_max_age,
+        conn_health_checks=conn_max_age > 0,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -48,9 +48,9 @@ def wait_for(check, seconds, what):
 
 def stop(process, sig=signal.SIGINT):
     """Ctrl-C in the terminal (SIGINT), or a service manager's SIGTERM, to make's whole process group.
-    If it is still there after 120 s, the failure lists what is left of the group, has each
-    manage.py process print its threads' stacks into its log (SIGUSR1, deepboot.stopping), and
-    kills the group."""
+    If it is still there after 120 s, the failure lists what is left of the group, has each Python
+    process (the server, a command) print its threads' stacks into its log (SIGUSR1,
+    deepboot.stopping), and kills the group."""
     os.killpg(process.pid, sig)
     try:
         process.wait(timeout=120)
@@ -58,7 +58,7 @@ def stop(process, sig=signal.SIGINT):
         left = subprocess.run(["ps", "-o", "pid,ppid,stat,wchan:20,etime,args", "-g", str(process.pid)],
                               capture_output=True, text=True).stdout
         for line in left.splitlines()[1:]:
-            if "manage.py" in line:
+            if "python" in line:
                 os.kill(int(line.split()[0]), signal.SIGUSR1)
         time.sleep(2)
         os.killpg(process.pid, signal.SIGKILL)
