@@ -122,11 +122,8 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL (postgres://… uses psycopg 3); SQLite under var/ otherwise. With persistent
-# connections (DJANGO_CONN_MAX_AGE > 0, no pool) each kept connection is checked before a request
-# or a game's database call reuses it: after a database outage, a thread's connection from before
-# it is replaced instead of failing its first query (a game's move was answered "unavailable"
-# once the database was back).
+# DATABASE_URL (postgres://… uses psycopg 3); SQLite under var/ otherwise. A persistent connection
+# is checked before reuse (after an outage, not one failed query per thread that kept one).
 conn_max_age = int(os.environ.get("DJANGO_CONN_MAX_AGE", "0"))
 DATABASES = {
     "default": dj_database_url.parse(
