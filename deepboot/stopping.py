@@ -36,9 +36,9 @@ def exit_watched(seconds=EXIT_GRACE_SECONDS):
     does, and says where it was stuck if it had to be ended.
 
     Once a command has finished, failed or been stopped, its record is written and nothing is left
-    to do but exit. Once, a demo training stopped by `make run` wrote "interrupted" and then never
-    exited (its main thread waiting inside a library; `make run` waited for it). Past `seconds`,
-    faulthandler prints every thread's stack to stderr and ends the process with status 1.
+    to do but exit; a thread left running (a library's) would keep the process, and `make run`
+    waiting for it, there for ever. Past `seconds`, faulthandler prints every thread's stack to
+    stderr and ends the process with status 1.
     Meanwhile, `kill -USR1 <pid>` prints every thread's stack of a process that seems stuck."""
     stacks_on_sigusr1()
     try:
