@@ -59,8 +59,9 @@ class TrainHooks:
     resume_dir: Optional[Path] = None
     """Where a custom loop keeps the state it resumes from (None: it does not resume)."""
     stopper: Stopper = field(default_factory=Stopper)
-    """The run's stop (SIGTERM, Ctrl-C): a custom loop runs `with hooks.stops_held():` and calls
-    `hooks.safe_point()` where a stop may end it (between games). The default one never stops."""
+    """The run's stop (SIGTERM, Ctrl-C), held from the run's start (registry/training.py): a custom
+    loop calls `hooks.safe_point()` where a stop may end it (between games). The default one
+    never stops."""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -80,10 +81,6 @@ class TrainHooks:
         from .distribute import precision
 
         return precision(self.mixed_precision)
-
-    def stops_held(self):
-        """The block of a custom loop where a stop waits for its next `safe_point()`."""
-        return self.stopper.held()
 
     def safe_point(self):
         """Where a custom loop may end on a stop that came since: nothing half-done, the last

@@ -6,7 +6,8 @@ a run holds stops: a signal is only noted, and raised where the run says it may 
 - inside `model.fit`, by the run's last callback at a batch's end (training or validation) or
   after the epoch's end, once the checkpoints a resume loads are written (a write cut short
   leaves a file that cannot be loaded);
-- in a custom loop (the tic-tac-toe learners), at its `raise_pending()` between two games;
+- in a custom loop (the tic-tac-toe learners), at its `raise_pending()` between two games
+  (`TrainHooks.safe_point()`);
 - when the run's block ends, if the run finished meanwhile (it is recorded finished, and the
   process stops there instead of going on to its next run).
 Raised anywhere else, the KeyboardInterrupt lands inside TensorFlow (its C++ calls back into
@@ -59,7 +60,8 @@ def end_within(seconds=EXIT_GRACE_SECONDS):
 
 
 class Stopper:
-    """The run's signal handler, with windows (`hold` … `release`, nested) where a stop waits."""
+    """The run's signal handler, with windows (`hold` … `release`, nested: the run's, and fit's
+    inside it) where a stop waits."""
 
     def __init__(self):
         self.holds = 0
@@ -94,19 +96,6 @@ class Stopper:
             signum, self.pending = self.pending, None
             self.stopping = True
             raise KeyboardInterrupt(f"signal {signum}")
-
-    @contextmanager
-    def held(self):
-        """A custom training loop's block: a stop that comes inside it waits for the loop's next
-        `raise_pending()` (its safe point: between games, never inside a train step or a
-        checkpoint's write), and is raised at the end of the block at the latest."""
-        self.hold()
-        try:
-            yield self
-        except BaseException:
-            self.holds = max(0, self.holds - 1)  # the loop's own error (or a raised stop) goes on as it is
-            raise
-        self.release()
 
     @contextmanager
     def installed(self):

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
 from asgiref.sync import SyncToAsync
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 

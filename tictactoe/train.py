@@ -11,8 +11,8 @@ result.
 
 From `hooks` the learners take `scope()` and `jit` (building the networks), `resume_dir` (the
 state a killed run resumes from), `say` and `log_epoch` (each evaluation, printed and recorded as
-the run's epoch at its episode), `stops_held()` and `safe_point()` (a stop ends the run between
-two games), and one extra, for a progress display:
+the run's epoch at its episode), `safe_point()` (where a stop, held by the run, may end it:
+between two games), and one extra, for a progress display:
 
     hooks.extra["on_episode"]: on_episode(episode, {"epsilon", "loss"}) after each game (optional).
 """
@@ -74,28 +74,25 @@ def train(config, out_dir, hooks=TrainHooks()) -> TrainResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     on_episode = hooks.extra.get("on_episode")
-    # A stop waits for the learner's next game (hooks.safe_point), or for the end of saving and
-    # evaluating: a stop inside a train step came out as a SystemError and a failed run.
-    with hooks.stops_held():
-        if algo == "qlearning":
-            learned = qlearning.train(config, hooks, on_episode)
-            path = learned.table.save(out_dir / "qtable.json")
-            q_function = qlearning.QTable.load(path).q_function
-            parameters, layers = 9 * len(learned.table.values), 0
-        else:
-            learned = (dqn if algo == "dqn" else dqn_teacher).train(config, hooks, on_episode)
-            path = networks.save(learned.model, out_dir / "dqn.keras")
-            q_function = networks.q_function(networks.load_model(path))
-            parameters, layers = learned.model.count_params(), 3
-        limits = evaluate.limit_win_rates()
-        title = f"{algo} seed {config.seed}: exact evaluation during training"
-        if algo == "dqn":
-            title = f"dqn (model-free, opponent {config.opponent}) seed {config.seed}: exact evaluation during training"
-        curves = plots.learning_curve(learned.history, limits, out_dir / "curves.png", title)
-        report = evaluate.evaluate(q_function, games=config.eval_games)
-        report_path = out_dir / "evaluation.json"
-        report_path.write_text(json.dumps(report.to_dict(), indent=2))
-        summary = {"algorithm": algo, "config": asdict(config), **learned.summary()}
-        first = checkpoints.first_within_limits(learned.history, limits)  # None: never within the limits
-        summary |= {"episodes_to_unbeatable": first and first.episode, "seconds_to_unbeatable": first and round(first.seconds, 1)}
+    if algo == "qlearning":
+        learned = qlearning.train(config, hooks, on_episode)
+        path = learned.table.save(out_dir / "qtable.json")
+        q_function = qlearning.QTable.load(path).q_function
+        parameters, layers = 9 * len(learned.table.values), 0
+    else:
+        learned = (dqn if algo == "dqn" else dqn_teacher).train(config, hooks, on_episode)
+        path = networks.save(learned.model, out_dir / "dqn.keras")
+        q_function = networks.q_function(networks.load_model(path))
+        parameters, layers = learned.model.count_params(), 3
+    limits = evaluate.limit_win_rates()
+    title = f"{algo} seed {config.seed}: exact evaluation during training"
+    if algo == "dqn":
+        title = f"dqn (model-free, opponent {config.opponent}) seed {config.seed}: exact evaluation during training"
+    curves = plots.learning_curve(learned.history, limits, out_dir / "curves.png", title)
+    report = evaluate.evaluate(q_function, games=config.eval_games)
+    report_path = out_dir / "evaluation.json"
+    report_path.write_text(json.dumps(report.to_dict(), indent=2))
+    summary = {"algorithm": algo, "config": asdict(config), **learned.summary()}
+    first = checkpoints.first_within_limits(learned.history, limits)  # None: never within the limits
+    summary |= {"episodes_to_unbeatable": first and first.episode, "seconds_to_unbeatable": first and round(first.seconds, 1)}
     return TrainResult(algo, config, path, curves, report_path, report, parameters, layers, summary)

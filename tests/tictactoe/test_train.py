@@ -60,6 +60,7 @@ def test_a_sigterm_ends_a_dqn_run_between_two_games_and_the_same_folder_resumes_
     hooks = TrainHooks(resume_dir=tmp_path / "backup", stopper=stopper, extra={"on_episode": signal_after_game_40},
                        log_epoch=lambda epoch, metrics, stage=None: recorded.append(epoch))
     with stopper.installed(), pytest.raises(KeyboardInterrupt):
+        stopper.hold()  # as a recorded run holds stops (registry/training.py)
         train.train(config, tmp_path / "run", hooks)
     assert games == list(range(1, 41)) and recorded == [40]  # game 40 evaluated and saved; no game 41
     assert not (tmp_path / "run" / "dqn.keras").exists()
