@@ -33,11 +33,15 @@ class ActiveAgent:
     architecture: str
     agent: Agent
 
+    @classmethod
+    def of(cls, loaded, architecture=ARCHITECTURE):
+        """From the registry's LoadedModel of the slot."""
+        return cls(model_id=loaded.record.pk, architecture=architecture, agent=loaded.model)
+
 
 def active_agent(architecture=ARCHITECTURE) -> ActiveAgent:
     """The slot's active agent (cached per process); raises registry.ModelUnavailable."""
-    loaded = registry.load_active(TASK, architecture, loader=LOADERS[architecture])
-    return ActiveAgent(model_id=loaded.record.pk, architecture=architecture, agent=loaded.model)
+    return ActiveAgent.of(registry.load_active(TASK, architecture, loader=LOADERS[architecture]), architecture)
 
 
 def agent_to_evaluate(architecture=ARCHITECTURE) -> ActiveAgent:
@@ -219,7 +223,7 @@ def play(owner, game_id, cell, known=None):
     game = _as_seen(owner, game_id, known)
     loaded = registry.loaded(TASK, ARCHITECTURE)
     if game is not None and game.board[cell] == "." and loaded is not None:
-        outcome, moves = _play_on(game, cell, lambda: ActiveAgent(loaded.record.pk, ARCHITECTURE, loaded.model))
+        outcome, moves = _play_on(game, cell, lambda: ActiveAgent.of(loaded))
         if store.update_if_unchanged(game, owner, known.board):
             store.insert_moves(moves)
             return outcome
