@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+PYTEST_WORKERS ?= 2
 export KERAS_BACKEND ?= tensorflow
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
@@ -43,8 +44,10 @@ run: install
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application & server=$$!; \
 	wait $$server; kill -TERM $$training 2>/dev/null; wait $$training; wait $$server
 
+# Two test processes (pytest-xdist), one a core on the 2-core machines this is measured on (see the
+# README's test section); PYTEST_WORKERS=0 runs everything in one process.
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

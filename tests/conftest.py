@@ -6,8 +6,10 @@
   Tests that write data for it to read use `transactional_db`, so the data is committed.
 - `browser` / `page`: Playwright driving Debian's Chromium, headless; `screenshot(page, name)`
   saves under test-artifacts/.
+- `once_per_run`: a session fixture's costly artefact made once for all pytest-xdist workers.
 """
 
+import fcntl
 import os
 import shutil
 import socket
@@ -181,6 +183,23 @@ def screenshot(page, name):
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def once_per_run(tmp_path_factory, name, make):
+    """Under pytest-xdist, the folder `name` that `make(folder)` fills once for all of this run's
+    workers: the first worker to ask makes it while it holds a lock, the others wait for it and
+    share it. In one process, None: the caller makes its own, as before."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    root = tmp_path_factory.getbasetemp().parent  # the workers' basetemps are folders of this one
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / f"{name}.made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            make(folder)
+            (root / f"{name}.made").touch()
+    return folder
 
 
 def pytest_collection_modifyitems(config, items):

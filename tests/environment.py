@@ -19,5 +19,10 @@ os.environ["DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS"] = "100000"
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Under pytest-xdist (`make test` runs one test process a core), TensorFlow in each test process,
+# and in the servers and commands it starts, runs its ops on one thread rather than one a core.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # Playwright's sync API runs an event loop in the test thread; Django must still allow the ORM there.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
