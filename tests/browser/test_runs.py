@@ -54,9 +54,11 @@ def test_a_single_epoch_is_drawn_as_a_visible_point(page, asgi_server):
 def test_an_interrupted_run_page_notices_the_resume(page, asgi_server):
     run = make_run("resume", CURVE[:1], status="interrupted")
     log_in(page, asgi_server)
+    page.clock.install()  # the page's timers, run forward below instead of waited for
     page.goto(f"{asgi_server}/runs/{run.pk}/")
     assert page.locator("[data-run-status]").inner_text() == "interrupted"
     TrainingRun.objects.filter(pk=run.pk).update(status="running", resumed=1, epochs=CURVE[:2])
+    page.clock.run_for(5_000)  # a run that is not running is polled every 5 s
     page.locator("[data-run-status]", has_text="running").wait_for(timeout=15_000)
     page.locator('circle[data-point="loss"]').nth(1).wait_for(timeout=15_000)
     assert page.locator("[data-run-attempt-count]").inner_text() == "2"
@@ -83,9 +85,11 @@ def test_compare_view_overlays_the_runs_curves(page, asgi_server):
 def test_the_runs_list_refreshes_by_itself(page, asgi_server):
     first = make_run("first", CURVE, status="finished")
     log_in(page, asgi_server)
+    page.clock.install()  # the list's timer, run forward below instead of waited for
     page.goto(f"{asgi_server}/runs/")
     page.check(f'input[name=ids][value="{first.pk}"]')
     later = make_run("later", CURVE[:1], status="running", pid=None)
+    page.clock.run_for(5_000)  # the list refreshes every 5 s
     page.locator(f'tr[data-run="{later.pk}"]').wait_for(timeout=15_000)
     assert page.is_checked(f'input[name=ids][value="{first.pk}"]')
     screenshot(page, "runs-list")
@@ -123,11 +127,13 @@ def test_a_visitor_follows_a_training_slot_to_its_live_run_read_only(page, asgi_
 
     run = make_run("demo", CURVE[:1], status="running", host=socket.gethostname(), pid=os.getpid(),
                    arguments={"demo": True, "epochs": 4})
+    page.clock.install()  # the run page's timer, run forward below instead of waited for
     page.goto(f"{asgi_server}/models/")  # no login
     page.click(f'[data-task="classification"][data-architecture="cnn9"] [data-slot-training] a[data-run-link]')
     page.wait_for_url(f"**/runs/{run.pk}/")
     assert page.locator("[data-demo-run]").count() == 1 and page.locator('[data-staff-link="runs"]').count() == 0
     TrainingRun.objects.filter(pk=run.pk).update(epochs=CURVE[:2])
+    page.clock.run_for(2_000)  # a running run is polled every 2 s
     page.locator('circle[data-point="loss"]').nth(1).wait_for(timeout=15_000)  # its curves grow live
     assert "epoch 2 of 4" in page.locator("[data-run-progress]").inner_text()
     assert page.console_errors == []

@@ -49,11 +49,13 @@ def form_session(base, page):
     return {"Cookie": headers["Set-Cookie"].split(";")[0]}, token
 
 
-@pytest.fixture
-def server(transactional_db):
-    """A Daphne server on the test database, with a 2 s deadline for a request to arrive."""
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_REQUEST_TIMEOUT="2",
-                DEEPBOOT_API_RATE="100000/m") as (base, _):
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker):
+    """A Daphne server on the test database, with a 2 s deadline for a request to arrive; one for
+    the module's tests, as none of them leaves anything behind that another reads."""
+    with django_db_blocker.unblock():
+        database_url = harness.test_database_url()
+    with daphne(DATABASE_URL=database_url, DEEPBOOT_REQUEST_TIMEOUT="2", DEEPBOOT_API_RATE="100000/m") as (base, _):
         yield base
 
 
