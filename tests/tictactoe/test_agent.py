@@ -25,20 +25,8 @@ def test_no_values_once_the_game_is_over():
     assert Agent(lowest_cell_first).q_values("XXXOO....") is None
 
 
-def test_a_position_off_the_table_is_asked_of_the_q_function():
-    calls = []
-
-    def counting(boards):
-        calls.append(len(boards))
-        return lowest_cell_first(boards)
-
-    agent = Agent(counting)
-    assert calls == [4520]  # every position with a move, in one batch
-    assert agent.choose("XX.XX....")[0] == 2  # not reachable in play: one more call
-    assert calls == [4520, 1]
-
-
 def counted(q_function):
+    """(the q_function, the list of each call's batch size)."""
     calls = []
 
     def function(boards):
@@ -46,6 +34,14 @@ def counted(q_function):
         return q_function(boards)
 
     return function, calls
+
+
+def test_a_position_off_the_table_is_asked_of_the_q_function():
+    function, calls = counted(lowest_cell_first)
+    agent = Agent(function)
+    assert calls == [4520]  # every position with a move, in one batch
+    assert agent.choose("XX.XX....")[0] == 2  # not reachable in play: one more call
+    assert calls == [4520, 1]
 
 
 def test_the_table_holds_the_networks_own_values_for_every_position_with_a_move(shipped_dqn_file):
