@@ -44,6 +44,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from servers import Site, describe_machine, percentile  # noqa: E402
 
 from tests.image_corpus import HOSTILE, jpeg  # noqa: E402  (makes the files; no Django needed)
+from tests.memory import rss_kib  # noqa: E402
 
 APIS = ["/api/classify/", "/api/detect/"]
 MODELS = """
@@ -93,10 +94,8 @@ def post(base, path, files, timeout=120):
 
 
 def rss_mb(pid, field="VmRSS"):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """A worker's resident memory with its upload decoders' (tests/memory.py), MB."""
+    return rss_kib(pid, field) / 1024
 
 
 WORST_SIDE = 6324  # 39,992,976 pixels: just under the default 40 MP limit

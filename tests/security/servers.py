@@ -104,14 +104,6 @@ def post_files(url, files, fields=None, timeout=10, headers=None):
     return request(url, data=body, headers={"Content-Type": content_type, **(headers or {})}, timeout=timeout)
 
 
-def rss_kib(pid, field="VmRSS"):
-    """Resident memory of a process, from /proc/<pid>/status (KiB); field="VmHWM" gives its peak."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no {field} for {pid}")
-
-
 def wait_until(predicate, timeout=10.0, interval=0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

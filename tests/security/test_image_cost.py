@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from tests import conftest as harness
-from tests.security.servers import daphne, json_body, multipart, post_files, request, rss_kib
+from tests.memory import rss_kib
+from tests.security.servers import daphne, json_body, multipart, post_files, request
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]

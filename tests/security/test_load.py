@@ -15,7 +15,8 @@ import pytest
 from tests import conftest as harness
 from tests.image_corpus import jpeg
 from tests.security.game_rules import check_frame, check_stored_games
-from tests.security.servers import daphne, post_files, rss_kib
+from tests.memory import rss_kib
+from tests.security.servers import daphne, post_files
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(600)]
 

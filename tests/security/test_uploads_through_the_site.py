@@ -18,7 +18,8 @@ from deepboot_site.uploads import UploadError, read_uploaded_image
 from tests import conftest as harness
 from tests.image_corpus import HOSTILE, VALID, jpeg
 from tests.security.conftest import CLASS_NAMES, DETECTION_CLASSES
-from tests.security.servers import daphne, json_body, multipart, post_files, request, rss_kib
+from tests.memory import rss_kib
+from tests.security.servers import daphne, json_body, multipart, post_files, request
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
