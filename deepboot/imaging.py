@@ -39,6 +39,9 @@ class UnsupportedMode(ValueError):
         super().__init__(f"cannot convert mode {mode} to RGB")
         self.mode = mode
 
+    def __reduce__(self):  # it crosses from a decoding process (deepboot/decoding.py) intact
+        return type(self), (self.mode,)
+
 
 def deep_to_8bit(image):
     """16-bit and 32-bit grey ("I;16*", "I", "F") stretched to 0-255 as mode "L".

@@ -12,7 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
 from deepboot import stopping  # noqa: E402
-from deepboot_site import server  # noqa: E402
+from deepboot_site import server, uploads  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.origins import ExactOriginValidator  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
@@ -24,6 +24,9 @@ server.install()
 # (DEEPBOOT_WARM_MODELS), not on the first request; a worker that stops ends its warm-up.
 server.when_serving(warmup.start)
 server.when_stopping(warmup.stop)
+# Its processes that decode uploads start then too, at the lowest CPU priority (deepboot/decoding.py).
+server.when_serving(lambda: uploads.decoder().start())
+server.when_stopping(lambda: uploads.decoder().stop())
 # A worker asked to stop is gone within 60 s (printing every thread's stack if it had to be ended:
 # once, under load, a stopped worker kept waiting and `make run` with it); kill -USR1 prints them.
 stopping.stacks_on_sigusr1()

@@ -226,10 +226,10 @@ DEEPBOOT_MAX_IMAGE_PIXELS = int(os.environ.get("DEEPBOOT_MAX_IMAGE_PIXELS", 40_0
 DEEPBOOT_MAX_IMAGE_SIDE = int(os.environ.get("DEEPBOOT_MAX_IMAGE_SIDE", 12_000))
 # Image requests (both APIs and both pages' form posts) decoded and run through the models at once
 # per worker, and how many more may wait for a turn; past that: 503 with Retry-After.
-DEEPBOOT_INFERENCE_CONCURRENCY = int(
-    os.environ.get("DEEPBOOT_INFERENCE_CONCURRENCY") or max(1, min(4, os.cpu_count() or 1))
-)
+DEEPBOOT_INFERENCE_CONCURRENCY = int(os.environ.get("DEEPBOOT_INFERENCE_CONCURRENCY") or min(4, os.cpu_count() or 1))
 DEEPBOOT_INFERENCE_QUEUE = int(os.environ.get("DEEPBOOT_INFERENCE_QUEUE") or 4 * DEEPBOOT_INFERENCE_CONCURRENCY)
+# Processes decoding a worker's uploads at the lowest CPU priority (deepboot/decoding.py); 0: none.
+DEEPBOOT_DECODE_PROCESSES = int(os.environ.get("DEEPBOOT_DECODE_PROCESSES") or DEEPBOOT_INFERENCE_CONCURRENCY)
 # Seconds a waiting image request may wait for its turn before it is answered 503.
 DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
 # A server worker loads and warms every active model as it starts, in the background, so the first
@@ -237,7 +237,7 @@ DEEPBOOT_INFERENCE_WAIT = float(os.environ.get("DEEPBOOT_INFERENCE_WAIT") or 30)
 DEEPBOOT_WARM_MODELS = env_flag("DEEPBOOT_WARM_MODELS", default=True)
 # Django refuses bodies over this before a view runs; leave room for the multipart envelope.
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
+# FILE_UPLOAD_MAX_MEMORY_SIZE: Django's 2.5 MB. A larger upload waits in a file for the decoder.
 
 # Seconds a request may take to arrive whole (request line, headers, body) under Daphne; then 408.
 DEEPBOOT_REQUEST_TIMEOUT = float(os.environ.get("DEEPBOOT_REQUEST_TIMEOUT") or 30)

@@ -6,8 +6,11 @@ can act on. Its cost is bounded: the sides and the pixel count are checked from 
 decoding, a JPEG is decoded at a reduced scale, and any image is shrunk by a whole factor to
 between WORKING_SIDE and twice that on its longer side as soon as it is decoded
 (`source_size(image)` still gives the size of the uploaded image, for boxes in its pixels).
-Nothing is written to disk here: Django's upload handlers keep small files in memory and remove
-their temporary files themselves.
+
+The pixels are decoded in the worker's decoding processes (deepboot/decoding.py, at the lowest CPU
+priority), not in the request's thread. Nothing is written to disk here: Django's upload handlers
+keep a small file in memory (its bytes go to the decoder) and a large one in a temporary file
+(only its path goes), and remove their temporary files themselves.
 """
 
 import io
@@ -17,7 +20,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from deepboot.imaging import SOURCE_SIZE, UnsupportedMode, decode_working
+from deepboot.decoding import DecodePool, DecoderLost
+from deepboot.imaging import SOURCE_SIZE, UnsupportedMode
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"}
 FIELD = "image"
@@ -87,46 +91,64 @@ def source_size(image):
     return tuple(image.info.get(SOURCE_SIZE, image.size))
 
 
-def open_image(data):
-    """Decode bytes into an RGB image, refusing what is not a whole, reasonable image."""
+def open_image(source):
+    """Decode an image (bytes, or a file's path) into an RGB working copy, refusing what is not a
+    whole, reasonable image. The header is checked here; the pixels are decoded by `decoder()`."""
     max_pixels = settings.DEEPBOOT_MAX_IMAGE_PIXELS
     # We refuse from the header's size before decoding. Pillow's own process-wide bomb guard is left
     # as it is (changing it would leak into every other use of Pillow); its warning counts as an error.
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+                check_header(image)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UploadError(_too_many_pixels(max_pixels)) from exc
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise UploadError(
                 _("This file is not an image we can read (JPEG, PNG, GIF, BMP, WebP, TIFF).")
             ) from exc
-        if image.format not in ACCEPTED_FORMATS:
-            raise UploadError(
-                _("Unsupported image format '%(format)s': send a JPEG, PNG, GIF, BMP, WebP or TIFF.")
-                % {"format": image.format},
-                status=415,
-            )
-        width, height = image.size
-        max_side = settings.DEEPBOOT_MAX_IMAGE_SIDE
-        if max(width, height) > max_side:
-            raise UploadError(
-                _("The image is too large: it is %(width)s x %(height)s pixels and the limit is %(limit)s pixels a side.")
-                % {"width": width, "height": height, "limit": f"{max_side:,}"}
-            )
-        if width * height > max_pixels:
-            raise UploadError(_too_many_pixels(max_pixels))
-        if width < 1 or height < 1:
-            raise UploadError(_("The image has no pixels."))
-        try:
-            return decode_working(image, WORKING_SIDE)
-        except UnsupportedMode as exc:
-            raise UploadError(_("Unsupported image mode '%(mode)s'.") % {"mode": exc.mode}, status=415) from exc
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise UploadError(_too_many_pixels(max_pixels)) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
-            raise UploadError(_("The image is truncated or corrupt.")) from exc
+    try:
+        return decoder().decode(source, WORKING_SIDE)
+    except UnsupportedMode as exc:
+        raise UploadError(_("Unsupported image mode '%(mode)s'.") % {"mode": exc.mode}, status=415) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadError(_too_many_pixels(max_pixels)) from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, DecoderLost) as exc:
+        raise UploadError(_("The image is truncated or corrupt.")) from exc
+
+
+def check_header(image):
+    """Refuse an opened image from its header: its format, its sides and its pixel count."""
+    if image.format not in ACCEPTED_FORMATS:
+        raise UploadError(
+            _("Unsupported image format '%(format)s': send a JPEG, PNG, GIF, BMP, WebP or TIFF.")
+            % {"format": image.format},
+            status=415,
+        )
+    width, height = image.size
+    max_side = settings.DEEPBOOT_MAX_IMAGE_SIDE
+    if max(width, height) > max_side:
+        raise UploadError(
+            _("The image is too large: it is %(width)s x %(height)s pixels and the limit is %(limit)s pixels a side.")
+            % {"width": width, "height": height, "limit": f"{max_side:,}"}
+        )
+    if width * height > settings.DEEPBOOT_MAX_IMAGE_PIXELS:
+        raise UploadError(_too_many_pixels(settings.DEEPBOOT_MAX_IMAGE_PIXELS))
+    if width < 1 or height < 1:
+        raise UploadError(_("The image has no pixels."))
+
+
+_decoder = None
+
+
+def decoder():
+    """This process's DecodePool of DEEPBOOT_DECODE_PROCESSES, made on first use; a serving worker
+    starts its processes as it starts (deepboot_site/asgi.py)."""
+    global _decoder
+    if _decoder is None:
+        _decoder = DecodePool(settings.DEEPBOOT_DECODE_PROCESSES)
+    return _decoder
 
 
 def _too_many_pixels(max_pixels):
@@ -141,5 +163,6 @@ def read_uploaded_image(request):
     """The request's `image` upload as an RGB image, or UploadError (status and message)."""
     check_request_size(request)
     upload = uploaded_file(request)
-    data = upload.read(settings.DEEPBOOT_MAX_UPLOAD_BYTES + 1)
-    return open_image(data)
+    if hasattr(upload, "temporary_file_path"):  # a large upload, on disk: its bytes stay there
+        return open_image(upload.temporary_file_path())
+    return open_image(upload.read(settings.DEEPBOOT_MAX_UPLOAD_BYTES + 1))

@@ -21,8 +21,17 @@ def upload_request(files):
     return RequestFactory().post("/api/", data)
 
 
+@pytest.fixture(params=["in memory", "on disk"])
+def kept(request, settings):
+    """Where Django keeps the upload: in memory (its bytes go to the decoder) or, past
+    FILE_UPLOAD_MAX_MEMORY_SIZE, in a temporary file (only its path goes)."""
+    if request.param == "on disk":
+        settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
-def test_hostile_files_are_refused_with_a_clear_status(name):
+def test_hostile_files_are_refused_with_a_clear_status(name, kept):
     content, filename, status = HOSTILE[name]
     with pytest.raises(UploadError) as error:
         read_uploaded_image(upload_request([("image", filename, content)]))
@@ -31,7 +40,7 @@ def test_hostile_files_are_refused_with_a_clear_status(name):
 
 
 @pytest.mark.parametrize("name", sorted(VALID))
-def test_awkward_valid_images_are_read_as_rgb_in_viewing_orientation(name):
+def test_awkward_valid_images_are_read_as_rgb_in_viewing_orientation(name, kept):
     content, filename, size = VALID[name]
     image = read_uploaded_image(upload_request([("image", filename, content)]))
     assert image.mode == "RGB" and image.size == size
@@ -81,10 +90,40 @@ def test_a_thin_strip_within_the_pixel_count_is_refused_for_its_side():
         read_uploaded_image(upload_request([("image", "strip.png", png_of("I;16", (1, 39_000_000 // 3000)))]))
 
 
-def test_a_large_upload_is_worked_on_shrunk_and_keeps_its_source_size():
+def test_a_large_upload_is_worked_on_shrunk_and_keeps_its_source_size(kept):
     image = read_uploaded_image(upload_request([("image", "big.jpg", jpeg((4000, 3000)))]))
     assert WORKING_SIDE <= max(image.size) < 2 * WORKING_SIDE
     assert source_size(image) == (4000, 3000)
+
+
+def test_an_upload_on_disk_is_decoded_to_the_same_pixels_as_one_in_memory(settings):
+    import numpy as np
+
+    content = jpeg((2500, 1500))
+    in_memory = read_uploaded_image(upload_request([("image", "a.jpg", content)]))
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+    on_disk = read_uploaded_image(upload_request([("image", "a.jpg", content)]))
+    assert np.array_equal(np.asarray(on_disk), np.asarray(in_memory))
+
+
+def test_a_decoder_that_dies_on_an_image_refuses_it_and_the_next_one_is_read(monkeypatch):
+    from deepboot import decoding
+    from deepboot_site import uploads
+
+    pool = decoding.DecodePool(1)
+    monkeypatch.setattr(uploads, "_decoder", pool)
+    try:
+        (started,) = pool.start()
+        import os
+        import signal
+
+        os.kill(started.result(timeout=60), signal.SIGKILL)
+        with pytest.raises(UploadError, match="truncated or corrupt") as error:
+            read_uploaded_image(upload_request([("image", "a.jpg", jpeg())]))
+        assert error.value.status == 400
+        assert read_uploaded_image(upload_request([("image", "a.jpg", jpeg((64, 48)))])).size == (64, 48)
+    finally:
+        pool.stop()
 
 
 def test_a_small_upload_is_its_own_source_size():
