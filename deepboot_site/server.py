@@ -16,10 +16,16 @@
   arrives, and the connection is closed once it has all arrived (closing earlier would reset it
   before a client that writes first and reads after could read the answer) or at the deadline.
 - No `Server:` banner on HTTP responses or WebSocket handshakes.
+- A received body goes to the application in BODY_PIECE pieces.
 """
 
 import io
 import json
+
+# The pieces Daphne hands a received body to the application in (its default: 8 KB). A 10 MB upload
+# went to Django as 1,280 messages, every one a turn of the event loop that pages and moves wait
+# behind; in 1 MB pieces it is 10 (bench/head_of_line.py, BENCHMARKS.md).
+BODY_PIECE = 1024 * 1024
 
 _SLOW_PAGE = (
     b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request timeout \xc2\xb7 DeepBoot</title>'
@@ -81,6 +87,7 @@ def _site_request(web_request):
             self._drop_body = self._body_over = self._finish_waiting = False
             super().__init__(*args, **kwargs)
             self.server.server_name = ""
+            self.server.request_buffer_size = BODY_PIECE
             self.server.ws_factory.server = ""
             self._deadline = reactor.callLater(settings.DEEPBOOT_REQUEST_TIMEOUT, self._too_slow)
 
