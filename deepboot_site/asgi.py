@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deepboot_site.settings")
@@ -24,8 +25,8 @@ server.install()
 # (DEEPBOOT_WARM_MODELS), not on the first request; a worker that stops ends its warm-up.
 server.when_serving(warmup.start)
 server.when_stopping(warmup.stop)
-# Its processes that decode uploads start then too, at the lowest CPU priority (deepboot/decoding.py).
-server.when_serving(lambda: uploads.decoder().start())
+# Its processes that decode uploads start then too (deepboot/decoding.py; warm-up off: on first use).
+server.when_serving(lambda: uploads.decoder().start() if settings.DEEPBOOT_WARM_MODELS else None)
 server.when_stopping(lambda: uploads.decoder().stop())
 # A worker asked to stop is gone within 60 s (printing every thread's stack if it had to be ended:
 # once, under load, a stopped worker kept waiting and `make run` with it); kill -USR1 prints them.

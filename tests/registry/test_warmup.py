@@ -5,6 +5,7 @@ The models are the security tests' small untrained networks (one file each, made
 
 import gc
 import logging
+import os
 import signal
 import threading
 import time
@@ -23,7 +24,8 @@ from tests.security.conftest import (  # noqa: F401  (fixtures)
     detector_file,
     dqn_file,
 )
-from tests.security.servers import daphne, json_body, post_files
+from tests.memory import process_tree
+from tests.security.servers import daphne, json_body, post_files, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -207,6 +209,10 @@ def wait_for_log(path, text, timeout=180):
     raise AssertionError(f"{text!r} not in {path} within {timeout} s:\n{log[-3000:]}")
 
 
+def cmdline(pid):
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
 def daphne_log(base):
     return Path(settings.LOGS_DIR) / f"daphne-security-{base.rsplit(':', 1)[1]}.log"
 
@@ -214,12 +220,19 @@ def daphne_log(base):
 @pytest.mark.django_db(transaction=True)
 def test_a_started_server_has_every_active_model_warm_before_its_first_request(classifier_file, detector_file, dqn_file):
     register_all(classifier_file, detector_file, dqn_file)
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, _):
+    env = dict(DEEPBOOT_WARM_MODELS="1", DEEPBOOT_DECODE_PROCESSES="2")
+    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
         # No request has been made: the port was only probed for a listening socket.
         log = wait_for_log(daphne_log(base), "Warm-up done")
         for task, architecture in ALL_SLOTS:
             assert f"Warm-up: {task}/{architecture} ready" in log
         assert "Warm-up done: classification/cnn9, detection/tiny, tictactoe/dqn" in log
+        # Its two upload decoders have started too, at the lowest CPU priority.
+        def decoders():
+            return [pid for pid in process_tree(process.pid)[1:] if "spawn_main" in cmdline(pid)]
+
+        assert wait_until(lambda: len(decoders()) == 2), decoders()
+        assert all(os.sched_getscheduler(pid) == os.SCHED_IDLE for pid in decoders())
 
 
 @pytest.mark.django_db(transaction=True)
