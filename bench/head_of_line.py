@@ -15,8 +15,9 @@ the home page (a Django view) every `--interval` seconds. Three phases of `--pro
 
 Per phase: the probes' median and p99 (nearest rank, as everywhere in BENCHMARKS.md), the p99 as a
 multiple of the unloaded p99 (the speed issue's goal: under 3x), the loaders' answers, and the
-server's peak RSS (the worker's and its upload decoders', tests/memory.py). Then whether an over-limit body is refused from its headers: a client sends the
-headers of a 50 MB post and waits 3 s, sending no body; "yes" when the 413 arrives meanwhile.
+server's peak RSS (the worker's and its upload decoders' peaks summed, tests/memory.py). Then
+whether an over-limit body is refused from its headers: a client sends the headers of a 50 MB post
+and waits 3 s, sending no body; "yes" when the 413 arrives meanwhile.
 """
 
 import argparse
