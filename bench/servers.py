@@ -185,22 +185,31 @@ class Site:
             stop(process)
         self.processes = []
 
-    def start_workers(self, count):
-        """Start `count` Daphne processes on free ports; returns their base URLs."""
+    def start_workers(self, count, server="daphne"):
+        """Start `count` server processes on free ports; returns their base URLs. `server` is the
+        site's Daphne, or "uvicorn" (HTTP through httptools) to compare servers: Uvicorn is not a
+        dependency of the site (`pip install uvicorn==0.32.1 httptools==0.9.0` first), and the
+        site's Daphne hooks (deepboot_site/server.py: the start-up warm-up, the whole-request
+        deadline) do not run under it."""
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
         urls = []
         for _ in range(count):
             port = free_port()
-            log = open(self.var / f"daphne-{port}.log", "ab")
+            log = open(self.var / f"{server}-{port}.log", "ab")
+            command = {
+                "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)],
+                "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
+                            "--log-level", "warning"],
+            }[server]
             process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "deepboot_site.asgi:application"],
+                [sys.executable, *command, "deepboot_site.asgi:application"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
             self.processes.append(process)
             deadline = time.monotonic() + 60
             while not port_open(port):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Daphne on {port} did not start; see {log.name}")
+                    raise RuntimeError(f"{server} on {port} did not start; see {log.name}")
                 time.sleep(0.2)
             urls.append(f"http://127.0.0.1:{port}")
         return urls
