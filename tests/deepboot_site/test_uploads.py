@@ -2,7 +2,10 @@
 awkward-but-valid image read as RGB in its viewing orientation."""
 
 import io
+import os
+import signal
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
@@ -97,8 +100,6 @@ def test_a_large_upload_is_worked_on_shrunk_and_keeps_its_source_size(kept):
 
 
 def test_an_upload_on_disk_is_decoded_to_the_same_pixels_as_one_in_memory(settings):
-    import numpy as np
-
     content = jpeg((2500, 1500))
     in_memory = read_uploaded_image(upload_request([("image", "a.jpg", content)]))
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0
@@ -114,9 +115,6 @@ def test_a_decoder_that_dies_on_an_image_refuses_it_and_the_next_one_is_read(mon
     monkeypatch.setattr(uploads, "_decoder", pool)
     try:
         (started,) = pool.start()
-        import os
-        import signal
-
         os.kill(started.result(timeout=60), signal.SIGKILL)
         with pytest.raises(UploadError, match="truncated or corrupt") as error:
             read_uploaded_image(upload_request([("image", "a.jpg", jpeg())]))
