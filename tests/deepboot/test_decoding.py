@@ -3,6 +3,7 @@ as in the caller's thread, errors crossing intact, and a lost process not losing
 
 import io
 import os
+import pickle
 import signal
 
 import numpy as np
@@ -55,8 +56,6 @@ def test_errors_cross_from_the_decoding_process_as_what_pillow_raised(pool):
 
 
 def test_an_unsupported_mode_keeps_its_name_across_the_process_boundary():
-    import pickle
-
     assert pickle.loads(pickle.dumps(UnsupportedMode("I;16S"))).mode == "I;16S"
 
 
