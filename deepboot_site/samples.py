@@ -2,15 +2,14 @@
 
 They are files on the server's own disk, not uploads, so they do not go through the upload
 validator (deepboot_site.uploads); they are decoded the same memory-bounded way
-(deepboot.imaging.decode_working), so a sample costs what an upload of it would. Each app's service
-finds its samples (a model's split file, a VOC folder) and keeps them in a `SamplesCache`.
+(deepboot.decoding.decode_source, in the request's thread), so a sample costs what an upload of it
+would. Each app's service finds its samples (a model's split file, a VOC folder) and keeps them in
+a `SamplesCache`.
 """
-
-import warnings
 
 from PIL import Image, UnidentifiedImageError
 
-from deepboot.imaging import decode_working
+from deepboot.decoding import decode_source
 
 from .uploads import WORKING_SIDE
 
@@ -35,11 +34,8 @@ class SamplesCache:
 def open_sample(path):
     """A sample file as a working RGB image (upright, shrunk as uploads are, its own size under
     deepboot.imaging.SOURCE_SIZE), or None when it is gone or cannot be read."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as image:
-                return decode_working(image, WORKING_SIDE)
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
-                OSError, SyntaxError, ValueError, EOFError, IndexError):
-            return None
+    try:
+        return decode_source(str(path), WORKING_SIDE)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+            OSError, SyntaxError, ValueError, EOFError, IndexError):
+        return None
