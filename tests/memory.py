@@ -25,8 +25,9 @@ def rss_kib(pid, field="VmRSS"):
         try:
             lines = Path(f"/proc/{member}/status").read_text().splitlines()
         except OSError:
-            if member == pid:
-                raise
-            continue  # a decoder that has just ended
-        total += next(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
+            lines = []
+        sizes = [int(line.split()[1]) for line in lines if line.startswith(field + ":")]
+        if not sizes and member == pid:
+            raise RuntimeError(f"no {field} for {pid}")
+        total += sum(sizes)  # none for a decoder that has just ended (gone, or a zombie)
     return total
