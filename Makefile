@@ -41,7 +41,7 @@ run: install
 	echo "Demo models train in the background; their log: $$log"; \
 	trap 'kill -TERM $$server $$training 2>/dev/null' INT TERM; \
 	$(PY) manage.py bootstrap --skip tictactoe >>"$$log" 2>&1 & training=$$!; \
-	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) deepboot_site.asgi:application & server=$$!; \
+	$(PY) manage.py serve --port $(PORT) & server=$$!; \
 	wait $$server; kill -TERM $$training 2>/dev/null; wait $$training; wait $$server
 
 # Two test processes (pytest-xdist), one a core on the 2-core machines this is measured on (see the

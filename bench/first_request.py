@@ -3,7 +3,7 @@
     .venv/bin/python bench/first_request.py                    # 3 repeats, 224x224 classifiers
     .venv/bin/python bench/first_request.py --repeats 1 --size 64 --archs cnn9
 
-In a throw-away site (bench/servers.py: SQLite, one Daphne worker) it registers untrained networks
+In a throw-away site (bench/servers.py: SQLite, one worker) it registers untrained networks
 of the serving shapes as the active models (the weights do not change the speed): the classifiers
 (cnn9, vgg16, resnet152 at --size, 101 classes: Caltech-101's shape), the tiny detector (96x96, 20
 classes: VOC's) and the tic-tac-toe DQN. Then, per repeat, for DEEPBOOT_WARM_MODELS=1 and =0, it
@@ -110,7 +110,7 @@ def one_start(site, warm, image):
     """{'ready': s, '/api/classify/': [s, ...], ...} for one fresh worker."""
     site.env["DEEPBOOT_WARM_MODELS"] = "1" if warm else "0"
     url = site.start_workers(1)[0]
-    log_path = site.var / f"daphne-{url.rsplit(':', 1)[1]}.log"
+    log_path = site.var / f"server-{url.rsplit(':', 1)[1]}.log"
     figures = {"ready": wait_for_warm_up(log_path) if warm else 0.0}
     for api in APIS:
         figures[api] = [post(url, api, image) for _ in range(REQUESTS)]

@@ -2,7 +2,6 @@
 
     .venv/bin/python bench/head_of_line.py                  # 200 probes per phase
     .venv/bin/python bench/head_of_line.py --probes 100 --interval 0.05
-    .venv/bin/python bench/head_of_line.py --server uvicorn     # the same site under Uvicorn
 
 It starts one worker in a throw-away site (bench/servers.py: SQLite, the in-memory channel layer,
 what `make run` serves) with the small models of bench/hostile_load.py, then a prober that loads
@@ -126,12 +125,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--probes", type=int, default=200, help="Home-page loads per phase (default 200).")
     parser.add_argument("--interval", type=float, default=0.05, help="Seconds between probes (default 0.05).")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne",
-                        help="The ASGI server (default: the site's Daphne; uvicorn: see bench/servers.py).")
     parser.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE",
                         help="Settings for the worker, e.g. DEEPBOOT_INFERENCE_CONCURRENCY=1.")
     args = parser.parse_args(argv)
-    print(f"Machine: {describe_machine()}; server: {args.server}", flush=True)
+    print(f"Machine: {describe_machine()}", flush=True)
     big = b"\0" * (50 * 1024 * 1024)
     upload, upload_type = multipart([("image", "noise.jpg", noise_jpeg())])
     print(f"Legal upload: {len(upload) / 1024 / 1024:.1f} MB of multipart body", flush=True)
@@ -140,7 +137,7 @@ def main(argv=None):
     with Site(database="sqlite", redis=False, extra_env=dict(item.split("=", 1) for item in args.env)) as site:
         site.manage("migrate", "--noinput")
         site.manage("shell", "-c", MODELS)
-        (base,) = site.start_workers(1, server=args.server)
+        (base,) = site.start_workers(1)
         pid = site.processes[0].pid
         small, small_type = multipart([("image", "a.jpg", jpeg())])
         stream_post(base, API, small, small_type)  # the model loaded before anything is timed

@@ -1,9 +1,9 @@
-"""What the benchmarks share: a throw-away site (var folder, database, models) and Daphne workers.
+"""What the benchmarks share: a throw-away site (var folder, database, models) and its workers.
 
     with Site(database="postgres", redis=True) as site:     # or database="sqlite", redis=False
         site.manage("migrate")                                # commands against that site
         site.setup("tictactoe.bootstrap.make_demo")                # an app's bootstrap step
-        urls = site.start_workers(2)                          # Daphne processes on free ports
+        urls = site.start_workers(2)                          # `manage.py serve` on free ports
 
 Everything the site makes lives in a temporary folder; a PostgreSQL database made for the run
 (deepboot_bench_<random>) is dropped afterwards, and the Redis keys live in a Redis database
@@ -111,7 +111,7 @@ class Site:
             self._admin(f'CREATE DATABASE "{self.db_name}"')
             env["DATABASE_URL"] = _with_path(POSTGRES_URL, "/" + self.db_name)
             # The settings give each worker a connection pool; persistent per-thread connections
-            # stay off (under Daphne they would pile up until PostgreSQL refuses more).
+            # stay off (requests run in changing threads: they would pile up until PostgreSQL refuses more).
             env["DJANGO_CONN_MAX_AGE"] = "0"
         if self.redis:
             self.redis_url = self._free_redis_database()
@@ -185,31 +185,22 @@ class Site:
             stop(process)
         self.processes = []
 
-    def start_workers(self, count, server="daphne"):
-        """Start `count` server processes on free ports; returns their base URLs. `server` is the
-        site's Daphne, or "uvicorn" (HTTP through httptools) to compare servers: Uvicorn is not a
-        dependency of the site (`pip install uvicorn==0.32.1 httptools==0.9.0` first), and the
-        site's Daphne hooks (deepboot_site/server.py: the start-up warm-up, the whole-request
-        deadline) do not run under it."""
+    def start_workers(self, count):
+        """Start `count` workers (`manage.py serve`) on free ports; returns their base URLs."""
         self.manage("collectstatic", "--noinput", "--verbosity", "0")
         urls = []
         for _ in range(count):
             port = free_port()
-            log = open(self.var / f"{server}-{port}.log", "ab")
-            command = {
-                "daphne": ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port)],
-                "uvicorn": ["-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
-                            "--log-level", "warning"],
-            }[server]
+            log = open(self.var / f"server-{port}.log", "ab")
             process = subprocess.Popen(
-                [sys.executable, *command, "deepboot_site.asgi:application"],
+                [sys.executable, "manage.py", "serve", "--port", str(port)],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
             self.processes.append(process)
             deadline = time.monotonic() + 60
             while not port_open(port):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{server} on {port} did not start; see {log.name}")
+                    raise RuntimeError(f"The worker on {port} did not start; see {log.name}")
                 time.sleep(0.2)
             urls.append(f"http://127.0.0.1:{port}")
         return urls

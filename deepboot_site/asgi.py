@@ -1,4 +1,5 @@
-"""ASGI entry point: Daphne serves HTTP (Django) and WebSocket (Channels) from here."""
+"""ASGI entry point: a worker (`manage.py serve`, Uvicorn) serves HTTP (Django) and WebSocket
+(Channels) from here."""
 
 import os
 
@@ -12,15 +13,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 
-from deepboot import stopping  # noqa: E402
 from deepboot_site import server, uploads  # noqa: E402
 from deepboot_site.middleware import InferenceGate, RequestBodyLimit  # noqa: E402
 from deepboot_site.origins import ExactOriginValidator  # noqa: E402
 from deepboot_site.routing import websocket_urlpatterns  # noqa: E402
 from registry import warmup  # noqa: E402
 
-# Daphne: no form parsing in Twisted, a deadline for a whole request to arrive, no Server banner.
-server.install()
 # Each worker loads and warms the active models in the background as it starts serving
 # (DEEPBOOT_WARM_MODELS), not on the first request; a worker that stops ends its warm-up.
 server.when_serving(warmup.start)
@@ -28,10 +26,6 @@ server.when_stopping(warmup.stop)
 # Its processes that decode uploads start then too (deepboot/decoding.py; warm-up off: on first use).
 server.when_serving(lambda: uploads.decoder().start() if settings.DEEPBOOT_WARM_MODELS else None)
 server.when_stopping(lambda: uploads.decoder().stop())
-# A worker asked to stop is gone within 60 s (printing every thread's stack if it had to be ended:
-# once, under load, a stopped worker kept waiting and `make run` with it); kill -USR1 prints them.
-stopping.stacks_on_sigusr1()
-server.when_stopping(lambda: stopping.end_within(60))
 
 application = ProtocolTypeRouter(
     {
@@ -43,5 +37,7 @@ application = ProtocolTypeRouter(
         "websocket": ExactOriginValidator(
             SessionMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
+        # A serving worker's start and stop: the callbacks above.
+        "lifespan": server.lifespan,
     }
 )

@@ -110,9 +110,9 @@ class ServiceUnavailableMiddleware:
 class RequestBodyLimit:
     """ASGI middleware in front of Django: a request body larger than the upload limit allows
     (413), or a chunked one with no Content-Length (411), is refused from its headers, before
-    Django reads and spools the body. Daphne has buffered it already (a proxy in front should cap
-    bodies too, see SECURITY.md); this keeps the worker from copying it again, so the answer comes
-    at once and the next request is not kept waiting."""
+    Django reads and spools the body. The server drops what arrives of it after the answer
+    (deepboot_site/server.py; a proxy in front should cap bodies too, see SECURITY.md), so the
+    answer comes at once and the body is never parsed or kept."""
 
     def __init__(self, app):
         self.app = app

@@ -1,163 +1,194 @@
-"""What the site asks of Daphne (Twisted) beyond its command-line options, applied when Daphne loads
-`deepboot_site.asgi`, however it was started (`make run`, the README's workers, the tests):
+"""How a worker serves the site: Uvicorn, HTTP through httptools and WebSockets through websockets,
+started by `python manage.py serve` (`make run`, the README's workers, the tests and benches).
+Uvicorn hands a request to the application as soon as its headers are in and streams its body
+after, without a temporary file of its own (Daphne, before it, kept every body whole in a file
+first, and pages waited behind that work: BENCHMARKS.md, "Head-of-line blocking").
 
-- Twisted does not parse request bodies as forms. Daphne hands the raw body to Django, which
-  parses it itself with its limits; Twisted's own parse of every multipart body was a second,
-  unlimited copy, and a malformed one got a bare 400 without headers instead of the site's answer.
+What the site asks of the server beyond Uvicorn's own settings:
+
 - A request must arrive whole (request line, headers and body) within DEEPBOOT_REQUEST_TIMEOUT
   seconds: a body trickled in a byte at a time gets 408 and the connection is closed, instead of
-  holding it for as long as the client likes (Twisted's own timeout only counts idle time).
-- A body the site will refuse from its headers (a `Content-Length` over the upload limit:
-  413; chunked, with no `Content-Length`: 411, see `deepboot_site.middleware.RequestBodyLimit`)
-  is refused at its headers: the request goes to the site at once, with an empty body, and the
-  site's answer goes out before the body (Twisted would otherwise wait for the whole body and
-  keep it, in memory up to 100 KB and in a temporary file past that). No `100 Continue` is sent,
-  so a client that asked first sends nothing. What a client sends anyway is dropped as it
-  arrives, and the connection is closed once it has all arrived (closing earlier would reset it
-  before a client that writes first and reads after could read the answer) or at the deadline.
+  holding it for as long as the client likes (Uvicorn's own timeout only counts the idle time
+  between requests). `SiteHttpProtocol`.
+- A body the site refuses from its headers (RequestBodyLimit: over the upload limit, or chunked)
+  is answered before any of it is read: no `100 Continue` is sent (Uvicorn sends one only when the
+  application reads the body), what arrives after the answer is dropped as it arrives, and the
+  connection closes once the body has all arrived (closing earlier would reset it before a client
+  that writes first and reads after could read the answer) or at the deadline.
 - No `Server:` banner on HTTP responses or WebSocket handshakes.
-- A received body goes to the application in BODY_PIECE pieces.
+- Start and stop through the ASGI lifespan: `when_serving` callbacks run once the worker serves,
+  `when_stopping` ones once its connections are done (at most GRACE seconds after SIGTERM or
+  Ctrl-C), so a process that only imports the application (a command, the tests) runs neither.
+- A worker asked to stop is gone within STOP_DEADLINE seconds, printing every thread's stack if it
+  had to be ended (`deepboot.stopping`); `kill -USR1` prints them at any time.
 """
 
-import io
 import json
 
-# The pieces Daphne hands a received body to the application in (its default: 8 KB). A 10 MB upload
-# went to Django as 1,280 messages, every one a turn of the event loop that pages and moves wait
-# behind; in 1 MB pieces it is 10 (bench/head_of_line.py, BENCHMARKS.md).
-BODY_PIECE = 1024 * 1024
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-_SLOW_PAGE = (
-    b'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Request timeout \xc2\xb7 DeepBoot</title>'
-    b"</head><body><h1>Request timeout</h1><p>%s</p><p><a href=\"/\">Home</a></p></body></html>"
+# Seconds a stopping worker gives its open requests and sockets before cancelling them.
+GRACE = 10
+# Seconds after SIGTERM or Ctrl-C by which a worker has ended, whatever it was waiting on.
+STOP_DEADLINE = 60
+# The largest WebSocket message a worker reads (the game's consumer refuses anything over 4 KB
+# with an error; past this the server itself closes with 1009).
+WS_MAX_MESSAGE = 1024 * 1024
+
+_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title} · DeepBoot</title>'
+    '</head><body><h1>{title}</h1><p>{message}</p><p><a href="/">Home</a></p></body></html>'
 )
 
-
-def install():
-    """Make Daphne build its HTTP requests from `SiteRequest` (idempotent). No-op without Daphne."""
-    try:
-        from daphne import http_protocol
-    except ImportError:  # another ASGI server: it brings its own limits
-        return
-    if getattr(http_protocol.WebRequest, "deepboot", False):
-        return
-    http_protocol.WebRequest = _site_request(http_protocol.WebRequest)
+_starting = []
+_stopping = []
 
 
 def when_serving(callback):
-    """Call `callback()` once Daphne's reactor runs, i.e. in a worker that serves (Daphne's command
-    or `runserver`); a process that only imports the application (a management command, the tests)
-    never runs the reactor, so never calls it. No-op without Daphne."""
-    reactor = _daphne_reactor()
-    if reactor is not None:
-        reactor.callWhenRunning(callback)
+    """Call `callback()` once a worker serves (the lifespan's start-up)."""
+    _starting.append(callback)
 
 
 def when_stopping(callback):
-    """Call `callback()` when a serving worker's reactor begins to shut down (SIGTERM, Ctrl-C),
-    before it stops. No-op without Daphne, like `when_serving`."""
-    reactor = _daphne_reactor()
-    if reactor is not None:
-        reactor.addSystemEventTrigger("before", "shutdown", callback)
+    """Call `callback()` when a serving worker stops, after its connections are done."""
+    _stopping.append(callback)
 
 
-def _daphne_reactor():
-    """The Twisted reactor Daphne runs (importing daphne.server installs its asyncio reactor), or
-    None without Daphne."""
-    try:
-        import daphne.server  # noqa: F401
-    except ImportError:
-        return None
-    from twisted.internet import reactor
+async def lifespan(scope, receive, send):
+    """The ASGI lifespan protocol, as `deepboot_site.asgi` routes it."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            for callback in _starting:
+                callback()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            for callback in _stopping:
+                callback()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
-    return reactor
+
+def serve(host, port, proxy_headers=False):
+    """Serve `deepboot_site.asgi:application` on host:port until SIGTERM or Ctrl-C. With
+    `proxy_headers`, the client address and scheme come from X-Forwarded-For and -Proto (for a
+    worker behind a reverse proxy; without it they are ignored)."""
+    import uvicorn
+
+    from deepboot import stopping
+
+    stopping.stacks_on_sigusr1()
+
+    class SiteServer(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            super().handle_exit(sig, frame)
+            # Stopping on a signal is the normal end: status 0, instead of Uvicorn raising the
+            # signal again once it has shut down (a KeyboardInterrupt's traceback on Ctrl-C).
+            self._captured_signals.clear()
+            stopping.end_within(STOP_DEADLINE)
+
+    config = uvicorn.Config(
+        "deepboot_site.asgi:application", host=host, port=port,
+        http=SiteHttpProtocol, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE, lifespan="on",
+        server_header=False, proxy_headers=proxy_headers, forwarded_allow_ips="*",
+        timeout_graceful_shutdown=GRACE, log_config=None,
+    )
+    SiteServer(config).run()
 
 
-def _site_request(web_request):
-    from django.conf import settings
-    from twisted.internet import reactor
+class SiteHttpProtocol(HttpToolsProtocol):
+    """Uvicorn's httptools protocol with a deadline for each request to arrive whole, a refused
+    body drained before its connection closes, and the site's own answer to bytes that are not
+    HTTP."""
 
-    from .uploads import body_refusal
+    def connection_made(self, transport):
+        self._deadline = self._request_cycle = None
+        self._message_done = self._close_when_done = False
+        super().connection_made(transport)
+        self._arm_deadline()  # a connection that sends nothing at all counts too
 
-    class SiteRequest(web_request):
-        deepboot = True
+    def on_message_begin(self):
+        super().on_message_begin()
+        self._request_cycle = None
+        self._message_done = self._close_when_done = False
+        if self._deadline is None:  # a later request on a kept-alive connection: from its first byte
+            self._arm_deadline()
 
-        def __init__(self, *args, **kwargs):
-            kwargs["parsePOSTFormSubmission"] = False
-            self._drop_body = self._body_over = self._finish_waiting = False
-            super().__init__(*args, **kwargs)
-            self.server.server_name = ""
-            self.server.request_buffer_size = BODY_PIECE
-            self.server.ws_factory.server = ""
-            self._deadline = reactor.callLater(settings.DEEPBOOT_REQUEST_TIMEOUT, self._too_slow)
+    def on_headers_complete(self):
+        previous = self.cycle
+        super().on_headers_complete()
+        if self.cycle is previous:  # a WebSocket handshake: no HTTP response cycle
+            return
+        self._request_cycle = self.cycle
+        # A client that asked to close (`Connection: close`, HTTP/1.0) gets its connection closed by
+        # Uvicorn as soon as the answer is out. An answer given from the headers (a refused body)
+        # comes before the body has arrived, and closing then would reset the connection under a
+        # client still sending it, before it reads the answer. So the close is this protocol's:
+        # once both the answer and the request are complete.
+        if not self.cycle.keep_alive:
+            self.cycle.keep_alive = True
+            self._close_when_done = True
 
-        def _cancel_deadline(self):
-            if self._deadline is not None and self._deadline.active():
-                self._deadline.cancel()
+    def on_message_complete(self):
+        self._cancel_deadline()
+        self._message_done = True
+        cycle = self._request_cycle
+        answered_first = cycle is not None and cycle is self.cycle and cycle.response_complete
+        super().on_message_complete()
+        if answered_first:  # refused from its headers, and the body has now all arrived
+            self.transport.close()
+
+    def on_response_complete(self):
+        super().on_response_complete()
+        if self._close_when_done and self._message_done:
+            self.transport.close()
+
+    def handle_websocket_upgrade(self):
+        self._cancel_deadline()
+        super().handle_websocket_upgrade()
+
+    def connection_lost(self, exc):
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def send_400_response(self, msg):
+        # httptools could not parse the request (a control character in a header, say): the site's
+        # 400, JSON on /api/, instead of Uvicorn's plain text.
+        self._answer_and_close(400, b"Bad Request", "The request is not valid HTTP and could not be read.")
+
+    def _arm_deadline(self):
+        from django.conf import settings
+
+        self._deadline = self.loop.call_later(settings.DEEPBOOT_REQUEST_TIMEOUT, self._too_slow)
+
+    def _cancel_deadline(self):
+        if self._deadline is not None:
+            self._deadline.cancel()
             self._deadline = None
 
-        def gotLength(self, length):
-            # None: chunked (Twisted passes 0 for a request with no body). The site's one rule on
-            # body sizes decides which bodies it will refuse from the headers.
-            chunked = length is None
-            self._drop_body = body_refusal(None if chunked else str(length), "chunked" if chunked else "") is not None
-            if not self._drop_body:
-                super().gotLength(length)
-                return
-            self.content = io.BytesIO()
-            self.requestHeaders.removeHeader(b"expect")  # no "100 Continue": the answer is a refusal
-            channel = self.channel
-            channel.persistent = False
-            # The site answers from the headers now; the body's end, later, only closes the connection.
-            super().requestReceived(channel._command, channel._path, channel._version)
+    def _too_slow(self):
+        from django.conf import settings
 
-        def handleContentChunk(self, data):
-            if not self._drop_body:
-                super().handleContentChunk(data)
+        self._deadline = None
+        cycle = self._request_cycle
+        if cycle is not None and cycle.response_started:  # answered from the headers: stop draining
+            self.transport.close()
+            return
+        seconds = settings.DEEPBOOT_REQUEST_TIMEOUT
+        self._answer_and_close(408, b"Request Timeout", f"The request did not arrive within {seconds:g} s.")
 
-        def requestReceived(self, command, path, version):
-            self._cancel_deadline()
-            if not self._drop_body:
-                super().requestReceived(command, path, version)
-                return
-            self._body_over = True  # the refused body has all arrived
-            if self._finish_waiting:
-                self.finish()
-
-        def finish(self):
-            if self._drop_body and not self._body_over:
-                # The answer is out; the connection stays open to drain the refused body, and
-                # requestReceived finishes once it has all arrived.
-                self._finish_waiting = True
-                return
-            super().finish()
-
-        def connectionLost(self, reason):
-            self._cancel_deadline()
-            super().connectionLost(reason)
-
-        def _too_slow(self):
-            self._deadline = None
-            if self._drop_body:  # already answered from the headers: stop draining the body
-                if self.channel is not None and self.channel.transport is not None:
-                    self.channel.transport.loseConnection()
-                return
-            seconds = settings.DEEPBOOT_REQUEST_TIMEOUT
-            message = f"The request did not arrive within {seconds:g} s."
-            path = getattr(self.channel, "_path", b"") or b""
-            if path.startswith(b"/api/"):
-                body, content_type = json.dumps({"error": message}).encode(), b"application/json"
-            else:
-                body, content_type = _SLOW_PAGE % message.encode(), b"text/html; charset=utf-8"
-            transport = self.channel.transport
-            if transport is None:
-                return
-            transport.write(
-                b"HTTP/1.1 408 Request Timeout\r\nContent-Type: " + content_type
-                + b"\r\nContent-Length: " + str(len(body)).encode()
-                + b"\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + body
-            )
-            transport.loseConnection()
-
-    SiteRequest.__name__ = SiteRequest.__qualname__ = "SiteRequest"
-    return SiteRequest
+    def _answer_and_close(self, status, reason, message):
+        """Answer from below the application (JSON on /api/, a page elsewhere) and close."""
+        if self.transport.is_closing():
+            return
+        if (getattr(self, "url", None) or b"").startswith(b"/api/"):
+            body, content_type = json.dumps({"error": message}).encode(), b"application/json"
+        else:
+            title = reason.decode()
+            body = _PAGE.format(title=title, message=message).encode()
+            content_type = b"text/html; charset=utf-8"
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (status, reason, content_type, len(body))
+            + b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + body
+        )
+        self.transport.close()

@@ -66,7 +66,6 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -145,7 +144,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_flag("DEEPBOOT_DB_POOL", True):
-    # A psycopg connection pool per process: under Daphne (ASGI) requests run in changing threads,
+    # A psycopg connection pool per process: under ASGI, requests run in changing threads,
     # so persistent connections would pile up, and a new connection per query costs a backend
     # process each time. DEEPBOOT_DB_POOL_SIZE bounds each worker's connections.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -239,7 +238,8 @@ DEEPBOOT_WARM_MODELS = env_flag("DEEPBOOT_WARM_MODELS", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = DEEPBOOT_MAX_UPLOAD_BYTES + 1024 * 1024
 # FILE_UPLOAD_MAX_MEMORY_SIZE: Django's 2.5 MB. A larger upload waits in a file for the decoder.
 
-# Seconds a request may take to arrive whole (request line, headers, body) under Daphne; then 408.
+# Seconds a request may take to arrive whole (request line, headers, body); then 408
+# (deepboot_site/server.py).
 DEEPBOOT_REQUEST_TIMEOUT = float(os.environ.get("DEEPBOOT_REQUEST_TIMEOUT") or 30)
 
 # Per-client limit on each image API ("N/s", "N/m" or "N/h"); see deepboot_site/ratelimit.py.

@@ -4,7 +4,7 @@ After `collectstatic`, pages link WhiteNoise's hashed, compressed copies under S
 manifest says which). Before it (no manifest yet, or a file added since), WhiteNoise's manifest
 storage would refuse the missing entry and every page would be a 500; this one links the plain
 name instead, which WhiteNoise serves from the source folders (WHITENOISE_USE_FINDERS), so a bare
-`daphne deepboot_site.asgi:application` works. Run `collectstatic` (and restart) for long-lived
+`manage.py serve` works. Run `collectstatic` (and restart) for long-lived
 caching.
 """
 

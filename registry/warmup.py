@@ -2,7 +2,7 @@
 
 A model's first use costs its load and TensorFlow's trace of its predict function (some 21 s for
 ResNet152 on a CPU); without a warm-up the first request after a start pays it. `start()` is called
-by `deepboot_site.asgi` once Daphne's reactor runs, so only in a serving worker (every worker of
+by `deepboot_site.asgi` at the server's start-up (the ASGI lifespan), so only in a serving worker (every worker of
 several warms its own copy; management commands and tests that merely import the application never
 start it). It warms in a background thread, so the worker accepts connections at once: a request
 for a model still warming waits for it on `registry.load_active`'s per-slot lock and gets the same

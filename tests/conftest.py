@@ -2,8 +2,8 @@
 
 - `require(...)`: skip a test whose outside service is missing, except under CI=true, where a
   missing Chromium, PostgreSQL or Redis is a failure.
-- `asgi_server`: the real Daphne server on a free 127.0.0.1 port, against the test database.
-  Tests that write data for it to read use `transactional_db`, so the data is committed.
+- `asgi_server`: the real server (`manage.py serve`) on a free 127.0.0.1 port, against the test
+  database. Tests that write data for it to read use `transactional_db`, so the data is committed.
 - `browser` / `page`: Playwright driving Debian's Chromium, headless; `screenshot(page, name)`
   saves under test-artifacts/.
 - `once_per_run`: a session fixture's costly artefact made once for all pytest-xdist workers.
@@ -99,10 +99,10 @@ def test_database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def start_daphne(port, env, log_path):
+def start_server(port, env, log_path):
     log = open(log_path, "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "deepboot_site.asgi:application"],
+        [sys.executable, "manage.py", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -111,12 +111,12 @@ def start_daphne(port, env, log_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"Daphne exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(f"The server exited with {process.returncode}; see {log_path}")
         if port_open("127.0.0.1", port, timeout=0.2):
             return process
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"Daphne did not listen on {port} within 60 s; see {log_path}")
+    raise RuntimeError(f"The server did not listen on {port} within 60 s; see {log_path}")
 
 
 def stop_process(process):
@@ -130,12 +130,12 @@ def stop_process(process):
 
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker):
-    """The real ASGI server (Daphne) on a free port, serving the test database. Yields its base URL."""
+    """The real server (`manage.py serve`) on a free port, serving the test database. Yields its base URL."""
     with django_db_blocker.unblock():
         env = server_env(DATABASE_URL=test_database_url())
     port = free_port()
-    log_path = Path(settings.LOGS_DIR) / f"daphne-{port}.log"
-    process = start_daphne(port, env, log_path)
+    log_path = Path(settings.LOGS_DIR) / f"server-{port}.log"
+    process = start_server(port, env, log_path)
     yield f"http://127.0.0.1:{port}"
     stop_process(process)
 

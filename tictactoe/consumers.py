@@ -28,9 +28,9 @@ from . import service
 MAX_MESSAGE_BYTES = 4096
 FLOOD_MESSAGES = 20  # more than this many messages ...
 FLOOD_SECONDS = 1.0  # ... within this window is a flood
-# Daphne (Autobahn) lets an application close only with 1000 or 3000-4999: sending 1009/1008
-# raises inside the server and the client sees 1011. So the private-use codes 4000 + the
-# standard ones: 4009 "message too big", 4008 "policy violation" (the flood).
+# Private-use codes, 4000 + the standard ones: 4009 "message too big", 4008 "policy violation"
+# (the flood). Daphne, the site's server before Uvicorn, let an application close only with 1000
+# or 3000-4999 (1009 became 1011), and clients rely on these codes since.
 CLOSE_TOO_BIG = 4009
 CLOSE_POLICY = 4008
 CLOSE_UNAVAILABLE = 4503  # the database is unreachable (HTTP would say 503)
@@ -54,7 +54,7 @@ class GameDatabaseCall(SyncToAsync):
     out of its autocommit state. Otherwise a pooled connection (PostgreSQL) goes back to the pool
     after every call; one without a pool (SQLite, or DEEPBOOT_DB_POOL=0) stays open for this
     thread's next call instead of being opened and closed per move (CONN_MAX_AGE=0 would): these
-    threads are few and live as long as the worker, unlike the threads Daphne runs requests in."""
+    threads are few and live as long as the worker, unlike the threads requests run in."""
 
     def __init__(self, function):
         super().__init__(function, thread_sensitive=False, executor=GAME_THREADS)
@@ -103,7 +103,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.arrivals = deque()
         self.closing = False
         # Accept first: the session lookup waits its turn for a database thread, and with hundreds
-        # of sockets opening at once that wait outlasted Daphne's 5 s handshake timeout.
+        # of sockets opening at once that wait outlasted the server's 5 s handshake timeout (Daphne's, then).
         # Frames that arrive meanwhile are handled after this method returns.
         await self.accept()
         try:

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port, server_env, start_daphne, stop_process
+from tests.conftest import ROOT, free_port, server_env, start_server, stop_process
 from tests.deepboot_site.scaled import fresh_postgres_url, own_redis_url  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -69,8 +69,8 @@ def test_a_game_goes_on_through_another_worker_and_a_killed_worker_loses_nothing
     # elsewhere reaches a web host.
     manage(env, "import_model", str(ROOT / "tictactoe" / "pretrained" / "dqn.keras"), "--task", "tictactoe", "--arch", "dqn", "--activate")
     port1, port2 = free_port(), free_port()
-    worker1 = start_daphne(port1, env, tmp_path / "worker1.log")
-    worker2 = start_daphne(port2, env, tmp_path / "worker2.log")
+    worker1 = start_server(port1, env, tmp_path / "worker1.log")
+    worker2 = start_server(port2, env, tmp_path / "worker2.log")
     try:
         player = Player(session_cookie(f"http://127.0.0.1:{port1}"))
         with player.connect(port1) as socket:

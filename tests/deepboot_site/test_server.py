@@ -1,19 +1,20 @@
-"""The real server (Daphne, DEBUG off) serves pages, hashed static files and the admin."""
+"""The real server (`manage.py serve`, DEBUG off) serves pages, hashed static files and the admin."""
 
 import re
 import urllib.request
 
 import pytest
+from django.utils.datastructures import CaseInsensitiveMapping
 
 
 def fetch(url, headers=None):
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=20) as response:
-        return response.status, dict(response.headers), response.read()
+        return response.status, CaseInsensitiveMapping(response.headers.items()), response.read()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_daphne_serves_home_models_admin_and_compressed_static(asgi_server):
+def test_the_server_serves_home_models_admin_and_compressed_static(asgi_server):
     status, _, body = fetch(asgi_server + "/")
     assert status == 200
     html = body.decode()

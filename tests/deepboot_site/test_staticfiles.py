@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port, server_env, start_daphne, stop_process
+from tests.conftest import ROOT, free_port, server_env, start_server, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ def var_env(tmp_path):
 
 def test_a_bare_daphne_before_collectstatic_serves_pages_and_their_static_files(var_env, tmp_path):
     port = free_port()
-    server = start_daphne(port, var_env, tmp_path / "daphne.log")
+    server = start_server(port, var_env, tmp_path / "server.log")
     try:
         base = f"http://127.0.0.1:{port}"
         for path in ("/", "/models/", "/classify/", "/admin/login/"):
@@ -55,7 +55,7 @@ def test_a_bare_daphne_before_collectstatic_serves_pages_and_their_static_files(
 def test_after_collectstatic_a_restarted_daphne_links_the_hashed_copies(var_env, tmp_path):
     manage(var_env, "collectstatic", "--noinput", "--verbosity", "0")
     port = free_port()
-    server = start_daphne(port, var_env, tmp_path / "daphne.log")
+    server = start_server(port, var_env, tmp_path / "server.log")
     try:
         base = f"http://127.0.0.1:{port}"
         link = stylesheet(get(base + "/")[2])

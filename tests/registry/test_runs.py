@@ -121,13 +121,13 @@ def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redi
 
     from websockets.sync.client import connect
 
-    from tests.conftest import ROOT, free_port, server_env, start_daphne, stop_process, test_database_url
+    from tests.conftest import ROOT, free_port, server_env, start_server, stop_process, test_database_url
     from tests.deepboot_site.scaled import staff_cookie
 
     cookie = staff_cookie()
     env = server_env(DATABASE_URL=test_database_url(), REDIS_URL=own_redis_url, DJANGO_SETTINGS_MODULE="deepboot_site.settings")
     port = free_port()
-    server = start_daphne(port, env, tmp_path / "daphne.log")
+    server = start_server(port, env, tmp_path / "server.log")
     go = tmp_path / "go"
     trainer = subprocess.Popen(
         [sys.executable, "-c", LIVE_SCRIPT, str(go)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

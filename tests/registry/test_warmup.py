@@ -25,7 +25,7 @@ from tests.security.conftest import (  # noqa: F401  (fixtures)
     dqn_file,
 )
 from tests.memory import process_tree
-from tests.security.servers import daphne, json_body, post_files, wait_until
+from tests.security.servers import json_body, post_files, site_server, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -213,17 +213,17 @@ def cmdline(pid):
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def daphne_log(base):
-    return Path(settings.LOGS_DIR) / f"daphne-security-{base.rsplit(':', 1)[1]}.log"
+def server_log(base):
+    return Path(settings.LOGS_DIR) / f"server-security-{base.rsplit(':', 1)[1]}.log"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_started_server_has_every_active_model_warm_before_its_first_request(classifier_file, detector_file, dqn_file):
     register_all(classifier_file, detector_file, dqn_file)
     env = dict(DEEPBOOT_WARM_MODELS="1", DEEPBOOT_DECODE_PROCESSES="2")
-    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
         # No request has been made: the port was only probed for a listening socket.
-        log = wait_for_log(daphne_log(base), "Warm-up done")
+        log = wait_for_log(server_log(base), "Warm-up done")
         for task, architecture in ALL_SLOTS:
             assert f"Warm-up: {task}/{architecture} ready" in log
         assert "Warm-up done: classification/cnn9, detection/tiny, tictactoe/dqn" in log
@@ -238,8 +238,8 @@ def test_a_started_server_has_every_active_model_warm_before_its_first_request(c
 @pytest.mark.django_db(transaction=True)
 def test_a_corrupt_model_file_does_not_stop_the_server_and_its_api_says_unavailable(classifier_file, detector_file, dqn_file):
     register_all(corrupt_copy(classifier_file), detector_file, dqn_file)
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, _):
-        log = wait_for_log(daphne_log(base), "Warm-up done")
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, _):
+        log = wait_for_log(server_log(base), "Warm-up done")
         assert log.count("Warm-up: classification/cnn9 is unavailable") == 1
         assert "Warm-up done: detection/tiny, tictactoe/dqn" in log
         status, _, body = post_files(base + "/api/classify/", [("image", "a.jpg", jpeg())], timeout=60)
@@ -252,9 +252,9 @@ def test_a_server_stopped_while_it_warms_exits_cleanly(classifier_file, detector
     """SIGTERM as the first model is ready, the others still to warm: the worker ends its warm-up
     and exits with status 0 (a daemon thread inside TensorFlow at exit made it crash or hang)."""
     register_all(classifier_file, detector_file, dqn_file)
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, process):
-        log = wait_for_log(daphne_log(base), " ready in ")
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_WARM_MODELS="1") as (base, process):
+        log = wait_for_log(server_log(base), " ready in ")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-        log = daphne_log(base).read_text(errors="replace")
+        log = server_log(base).read_text(errors="replace")
         assert "Warm-up stopped: the server is shutting down" in log or "Warm-up done" in log

@@ -1,4 +1,4 @@
-"""Real services for the fault and load tests: a throw-away PostgreSQL database, Daphne servers
+"""Real services for the fault and load tests: a throw-away PostgreSQL database, site servers
 with their own environment, and small HTTP/WebSocket helpers with client-side timeouts."""
 
 import contextlib
@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 from django.conf import settings
+from django.utils.datastructures import CaseInsensitiveMapping
 
-from tests.conftest import ROOT, free_port, server_env, start_daphne, stop_process
+from tests.conftest import ROOT, free_port, server_env, start_server, stop_process
 
 
 def with_database(url, name):
@@ -55,11 +56,11 @@ def fresh_postgres_database(postgres_url, **env):
 
 
 @contextlib.contextmanager
-def daphne(**env):
-    """A Daphne server (DEBUG off) with extra environment; yields (base URL, process)."""
+def site_server(**env):
+    """A site worker (`manage.py serve`, DEBUG off) with extra environment; yields (base URL, process)."""
     port = free_port()
-    log_path = Path(settings.LOGS_DIR) / f"daphne-security-{port}.log"
-    process = start_daphne(port, server_env(**env), log_path)
+    log_path = Path(settings.LOGS_DIR) / f"server-security-{port}.log"
+    process = start_server(port, server_env(**env), log_path)
     try:
         yield f"http://127.0.0.1:{port}", process
     finally:
@@ -71,9 +72,9 @@ def request(url, data=None, headers=None, timeout=10):
     req = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
+            return response.status, CaseInsensitiveMapping(response.headers.items()), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        return error.code, CaseInsensitiveMapping(error.headers.items()), error.read()
 
 
 def json_body(body):

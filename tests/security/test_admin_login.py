@@ -9,9 +9,10 @@ from urllib.parse import urlencode, urlparse
 
 import pytest
 from django.conf import settings
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from tests import conftest as harness
-from tests.security.servers import daphne, request
+from tests.security.servers import request, site_server
 
 PASSWORD = "a-long-staff-password"
 
@@ -27,12 +28,12 @@ def staff(transactional_db, settings):
 @pytest.fixture
 def server(staff):
     env = dict(DEEPBOOT_LOGIN_FAILURES="3", DEEPBOOT_LOGIN_LOCKOUT_MINUTES="10", DEEPBOOT_TRUST_X_FORWARDED_FOR="1")
-    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
         yield base
 
 
 def log_path(base):
-    return Path(settings.LOGS_DIR) / f"daphne-security-{urlparse(base).port}.log"
+    return Path(settings.LOGS_DIR) / f"server-security-{urlparse(base).port}.log"
 
 
 def login(base, password, address):
@@ -50,7 +51,7 @@ def login(base, password, address):
             "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, **forwarded,
         })
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read().decode()
+        return response.status, CaseInsensitiveMapping(response.getheaders()), response.read().decode()
     finally:
         connection.close()
 

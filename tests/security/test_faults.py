@@ -18,12 +18,12 @@ from tests.image_corpus import jpeg
 from tests.security.conftest import CLASS_NAMES, DETECTION_CLASSES
 from tests.security.proxy import TCPProxy
 from tests.security.servers import (
-    daphne,
     fresh_postgres_database,
     json_body,
     post_files,
     register_models,
     request,
+    site_server,
     wait_clear_of_the_hour_boundary,
     wait_until,
     with_database,
@@ -92,7 +92,7 @@ def test_database_outage_gives_503_where_needed_keeps_the_rest_and_recovers(data
     from websockets.exceptions import ConnectionClosed
 
     database_url, proxy, direct_url = database_behind_a_proxy
-    with daphne(DATABASE_URL=database_url, **connections) as (base, _):
+    with site_server(DATABASE_URL=database_url, **connections) as (base, _):
         status, _, home = request(base + "/")
         assert status == 200
         css = stylesheet_url(base, home.decode())
@@ -209,7 +209,7 @@ def test_redis_outage_keeps_pages_apis_and_games_up_and_recovers(redis_behind_a_
     client = {"X-Forwarded-For": f"2001:db8::{uuid.uuid4().hex[:4]}"}  # no count left from other runs
     env = dict(REDIS_URL=redis_url, DEEPBOOT_API_RATE="2/h", DEEPBOOT_TRUST_X_FORWARDED_FOR="1")
     wait_clear_of_the_hour_boundary(margin=90)
-    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), **env) as (base, _):
         for api in APIS:
             statuses = [post_files(base + api, [("image", "a.jpg", jpeg())], headers=client, timeout=120)[0] for _ in range(3)]
             assert statuses == [200, 200, 429], "counted in Redis while it is up"
@@ -299,7 +299,7 @@ def test_real_server_serves_again_once_a_corrupt_model_file_is_replaced(active_m
 
     path = broken_model_file("classification", classifier_file, "corrupt")
     registry.register("classification", "cnn9", path, activate=True, class_names=CLASS_NAMES)
-    with daphne(DATABASE_URL=harness.test_database_url()) as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url()) as (base, _):
         status, _, body = upload(base, "/api/classify/", timeout=120)
         assert status == 503 and "Run: python manage.py" in json_body(body)["error"]
         assert upload(base, "/api/detect/", timeout=120)[0] == 200

@@ -9,7 +9,7 @@ import pytest
 
 from tests import conftest as harness
 from tests.security.game_rules import check_frame
-from tests.security.servers import daphne
+from tests.security.servers import site_server
 
 GAME_PATH = "/ws/tictactoe/"
 
@@ -24,7 +24,7 @@ async def test_new_games_are_capped_per_session_and_per_address_with_an_error_fr
     from websockets.asyncio.client import connect
 
     env = dict(DEEPBOOT_GAMES_PER_MINUTE="3", DEEPBOOT_GAMES_PER_MINUTE_PER_ADDRESS="5")
-    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), **env) as (base, _):
         uri = base.replace("http://", "ws://") + GAME_PATH
         async with connect(uri, origin=base, open_timeout=30) as websocket:
             frames = [await start_game(websocket) for _ in range(4)]

@@ -15,7 +15,7 @@ from PIL import Image
 
 from tests import conftest as harness
 from tests.memory import rss_kib
-from tests.security.servers import daphne, json_body, multipart, post_files, request
+from tests.security.servers import json_body, multipart, post_files, request, site_server
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
@@ -56,7 +56,7 @@ def form_session(base, page):
 @pytest.mark.django_db(transaction=True)
 def test_an_image_with_a_side_over_the_limit_is_refused_on_both_apis_and_both_forms(active_models):
     strip = png(np.zeros((1, 1001), np.uint8))
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_MAX_IMAGE_SIDE="1000") as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_MAX_IMAGE_SIDE="1000") as (base, _):
         for url in APIS:
             status, headers, body = post_files(base + url, [("image", "strip.png", strip)], timeout=60)
             assert status == 400 and headers["Content-Type"] == "application/json"
@@ -72,7 +72,7 @@ def test_simultaneous_worst_case_uploads_stay_within_a_memory_budget_and_the_sit
     active_models, worst_cases
 ):
     env = dict(DEEPBOOT_INFERENCE_CONCURRENCY="2", DEEPBOOT_INFERENCE_QUEUE="2")
-    with daphne(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url(), **env) as (base, process):
         for url in APIS:  # warm up: models loaded, each worst case decoded once, allocator sized
             for name, content in worst_cases.items():
                 status, _, body = post_files(base + url, [("image", f"{name}.png", content)], timeout=120)

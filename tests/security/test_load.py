@@ -16,7 +16,7 @@ from tests import conftest as harness
 from tests.image_corpus import jpeg
 from tests.security.game_rules import check_frame, check_stored_games
 from tests.memory import rss_kib
-from tests.security.servers import daphne, post_files
+from tests.security.servers import post_files, site_server
 
 pytestmark = [pytest.mark.load, pytest.mark.timeout(600)]
 
@@ -68,7 +68,7 @@ async def load_round(base, games, uploads, seed):
 def test_200_concurrent_games_and_an_upload_stream_all_complete_with_flat_memory(active_models):
     from tictactoe.models import Game
 
-    with daphne(DATABASE_URL=harness.test_database_url()) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url()) as (base, process):
         # Warm up: models loaded, code paths and allocator pools used once.
         results, statuses = asyncio.run(asyncio.wait_for(load_round(base, 5, 2, seed=0), ROUND_SECONDS))
         assert statuses == [200] * 2

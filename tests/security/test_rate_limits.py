@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import conftest as harness
 from tests.image_corpus import jpeg
-from tests.security.servers import daphne, json_body, post_files, wait_clear_of_the_hour_boundary
+from tests.security.servers import json_body, post_files, site_server, wait_clear_of_the_hour_boundary
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
@@ -84,7 +84,7 @@ def test_two_server_processes_share_one_count_in_redis(redis_url):
         DEEPBOOT_TRUST_X_FORWARDED_FOR="1",
     )
     no_image = [("photo", "a.jpg", jpeg())]
-    with daphne(**env) as (first, _), daphne(**env) as (second, _):
+    with site_server(**env) as (first, _), site_server(**env) as (second, _):
         for url in APIS:
             wait_clear_of_the_hour_boundary()
             answers = [
@@ -104,7 +104,7 @@ def test_the_default_is_30_a_minute_per_client_on_each_api():
     """A server started with DEEPBOOT_API_RATE empty (as unset: the settings fall back to the
     default): the 31st request of a minute from one client is refused, on each API."""
     no_image = [("photo", "a.jpg", jpeg())]
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="") as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="") as (base, _):
         for url in APIS:
             wait_clear_of_the_hour_boundary(margin=15, period=60)
             statuses = [post_files(base + url, no_image, timeout=30)[0] for _ in range(31)]
@@ -118,7 +118,7 @@ def test_real_server_lets_no_more_than_the_rate_through_across_a_window_edge():
     import time
 
     no_image = [("photo", "a.jpg", jpeg())]
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="5/s") as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="5/s") as (base, _):
         post_files(base + "/api/detect/", no_image, timeout=60)  # the first request's imports, elsewhere
         for _ in range(5):  # on a loaded machine the burst may take too long: try again
             time.sleep((0.9 - time.time() % 1) % 1)
@@ -136,7 +136,7 @@ def test_real_server_lets_no_more_than_the_rate_through_across_a_window_edge():
 def test_real_server_counts_oversized_bodies_refused_before_django():
     oversized = [("image", "big.jpg", b"\xff" * (11 * 1024 * 1024))]
     no_image = [("photo", "a.jpg", jpeg())]
-    with daphne(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="2/m") as (base, _):
+    with site_server(DATABASE_URL=harness.test_database_url(), DEEPBOOT_API_RATE="2/m") as (base, _):
         assert [post_files(base + "/api/classify/", oversized, timeout=60)[0] for _ in range(2)] == [413, 413]
         status, headers, body = post_files(base + "/api/classify/", no_image, timeout=60)
         assert status == 429 and "Too many requests" in json_body(body)["error"]

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests import conftest as harness
-from tests.security.servers import daphne, request
+from tests.security.servers import request, site_server
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
@@ -55,7 +55,7 @@ def server(django_db_setup, django_db_blocker):
     the module's tests, as none of them leaves anything behind that another reads."""
     with django_db_blocker.unblock():
         database_url = harness.test_database_url()
-    with daphne(DATABASE_URL=database_url, DEEPBOOT_REQUEST_TIMEOUT="2", DEEPBOOT_API_RATE="100000/m") as (base, _):
+    with site_server(DATABASE_URL=database_url, DEEPBOOT_REQUEST_TIMEOUT="2", DEEPBOOT_API_RATE="100000/m") as (base, _):
         yield base
 
 
@@ -166,7 +166,7 @@ def open_files_under(pid, folder):
 def test_a_body_the_site_refuses_from_its_headers_is_not_kept_while_it_arrives(transactional_db, tmp_path, length):
     spool = tmp_path / "tmp"
     spool.mkdir()
-    with daphne(DATABASE_URL=harness.test_database_url(), TMPDIR=spool) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url(), TMPDIR=spool) as (base, process):
         host = urlparse(base).netloc
         framing = f"Content-Length: {length}" if length else "Transfer-Encoding: chunked"
         head = f"POST /api/classify/ HTTP/1.1\r\nHost: {host}\r\nContent-Type: image/jpeg\r\n{framing}\r\n\r\n".encode()

@@ -13,13 +13,14 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
+from django.utils.datastructures import CaseInsensitiveMapping
 
 from deepboot_site.uploads import UploadError, read_uploaded_image
 from tests import conftest as harness
 from tests.image_corpus import HOSTILE, VALID, jpeg
 from tests.security.conftest import CLASS_NAMES, DETECTION_CLASSES
 from tests.memory import rss_kib
-from tests.security.servers import daphne, json_body, multipart, post_files, request
+from tests.security.servers import json_body, multipart, post_files, request, site_server
 
 APIS = ["/api/classify/", "/api/detect/"]
 PAGES = ["/classify/", "/detect/"]
@@ -152,7 +153,7 @@ def post_and_wait(base, path, files, answer_within, chunked=False, fields=None, 
             connection.request("POST", path, body=body, headers=headers)
         connection.sock.settimeout(answer_within)
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), response.read()
+        return response.status, CaseInsensitiveMapping(response.getheaders()), response.read()
     finally:
         connection.close()
 
@@ -201,7 +202,7 @@ def test_real_server_answers_every_upload_of_the_corpus_promptly_with_bounded_me
     upload_tmp = tmp_path / "tmp"
     upload_tmp.mkdir()
     media_before = files_under(settings.MEDIA_ROOT)
-    with daphne(DATABASE_URL=harness.test_database_url(), TMPDIR=upload_tmp) as (base, process):
+    with site_server(DATABASE_URL=harness.test_database_url(), TMPDIR=upload_tmp) as (base, process):
         for url in APIS:  # warm up: TensorFlow imported and the model loaded before we measure
             status, _, body = post_files(base + url, [("image", "ok.jpg", jpeg())], timeout=120)
             assert status == 200, body[:300]
