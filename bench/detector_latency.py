@@ -5,7 +5,7 @@ demo scenes, and the per-image latency of POST /api/detect/.
 
 In a throw-away site it runs the detector's bootstrap step (1,000 demo scenes, the tiny YOLO
 trained on their 800 training scenes, as `manage.py bootstrap` does), then
-`manage.py evaluate_detector --split test` on the 100 held-out scenes, then starts one Daphne
+`manage.py evaluate_detector --split test` on the 100 held-out scenes, then starts one
 worker and posts the held-out scenes to /api/detect/ one at a time over HTTP. It prints a Markdown
 block for BENCHMARKS.md: the bootstrap step's wall time, the mAP, and the latency: the server's own
 `latency_ms` (resize, network, decoding, NMS) and the client's round trip (upload, validation, JSON).

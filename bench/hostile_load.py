@@ -1,4 +1,4 @@
-"""Hostile uploads and load on one Daphne worker on 127.0.0.1: how fast refusals come back, and
+"""Hostile uploads and load on one worker on 127.0.0.1: how fast refusals come back, and
 what 200 concurrent tic-tac-toe games plus a stream of classification uploads cost.
 
     .venv/bin/python bench/hostile_load.py                     # 5 repeats of the corpus, 3 load rounds

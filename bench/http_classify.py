@@ -7,7 +7,7 @@ It starts the servers itself, in a throw-away site (see bench/servers.py). The m
 `manage.py bootstrap` makes for the classifier (every demo network: the API answers with each
 active network's top-5 and their average), trained once and then served by:
 
-- embedded: one Daphne worker, SQLite, in-memory channel layer and cache (what `make run` serves);
+- embedded: one worker, SQLite, in-memory channel layer and cache (what `make run` serves);
 - postgres-1: one worker with DATABASE_URL (a fresh PostgreSQL database) and REDIS_URL;
 - postgres-2: two workers sharing them, the clients spread over both, as a reverse proxy would.
 

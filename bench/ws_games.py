@@ -7,7 +7,7 @@
 It starts the servers itself, in a throw-away site (see bench/servers.py), with the shipped DQN
 agent registered the way `manage.py bootstrap` does it:
 
-- embedded: one Daphne worker, SQLite, in-memory channel layer (what `make run` serves);
+- embedded: one worker, SQLite, in-memory channel layer (what `make run` serves);
 - postgres-1: one worker with DATABASE_URL (a fresh PostgreSQL database) and REDIS_URL;
 - postgres-2: two workers sharing that database and Redis, the games spread over both, as a
   reverse proxy would.

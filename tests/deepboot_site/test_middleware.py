@@ -67,7 +67,7 @@ def test_database_errors_on_an_api_are_json(rf):
 
 
 async def asgi_post(path, headers, body=b""):
-    """(status, headers, body) of a POST sent straight to the ASGI application, as Daphne would."""
+    """(status, headers, body) of a POST sent straight to the ASGI application, as the server would."""
     from asgiref.testing import ApplicationCommunicator
 
     from deepboot_site.asgi import application

@@ -1,4 +1,4 @@
-"""Several Daphne workers serving one site through DATABASE_URL (PostgreSQL) and REDIS_URL:
+"""Several workers serving one site through DATABASE_URL (PostgreSQL) and REDIS_URL:
 a tic-tac-toe game started through one worker goes on through another, and killing a worker
 loses nothing."""
 
@@ -168,7 +168,7 @@ print("DONE")
 
 @pytest.mark.parametrize("pool, bounded", [("1", True), ("0", False)])
 def test_a_worker_borrows_database_connections_from_a_bounded_pool(fresh_postgres_url, tmp_path, pool, bounded):  # noqa: F811
-    """Twelve threads at once (as Daphne runs requests) hold at most DEEPBOOT_DB_POOL_SIZE connections."""
+    """Twelve threads at once (as the server runs requests) hold at most DEEPBOOT_DB_POOL_SIZE connections."""
     import threading
     import time
 

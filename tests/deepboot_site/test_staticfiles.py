@@ -1,4 +1,4 @@
-"""deepboot_site/staticfiles.py: a real Daphne, started bare as the README's scale-out section
+"""deepboot_site/staticfiles.py: a real worker, started as the README's scale-out section
 shows, against an empty STATIC_ROOT (collectstatic never run), serves its pages and their CSS;
 after collectstatic and a restart it links the hashed copies."""
 
@@ -37,7 +37,7 @@ def var_env(tmp_path):
     return env
 
 
-def test_a_bare_daphne_before_collectstatic_serves_pages_and_their_static_files(var_env, tmp_path):
+def test_a_worker_before_collectstatic_serves_pages_and_their_static_files(var_env, tmp_path):
     port = free_port()
     server = start_server(port, var_env, tmp_path / "server.log")
     try:
@@ -52,7 +52,7 @@ def test_a_bare_daphne_before_collectstatic_serves_pages_and_their_static_files(
         stop_process(server)
 
 
-def test_after_collectstatic_a_restarted_daphne_links_the_hashed_copies(var_env, tmp_path):
+def test_after_collectstatic_a_restarted_worker_links_the_hashed_copies(var_env, tmp_path):
     manage(var_env, "collectstatic", "--noinput", "--verbosity", "0")
     port = free_port()
     server = start_server(port, var_env, tmp_path / "server.log")

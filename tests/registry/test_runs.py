@@ -112,7 +112,7 @@ with training.start_run("train_live", {**OPTIONS, "epochs": 3}, stdout=io.String
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_daphne_worker_relays_epochs_a_training_process_publishes_through_redis(own_redis_url, tmp_path):
+def test_a_worker_relays_epochs_a_training_process_publishes_through_redis(own_redis_url, tmp_path):
     """Two processes joined only by Redis (and the database): a training run publishes each epoch,
     the web worker pushes it to the staff browser's socket as it happens."""
     import json

@@ -126,7 +126,7 @@ def test_a_server_shutting_down_ends_the_warm_up_after_the_model_being_warmed(cl
 
     def warm_one_then_shut_down(task, architecture):
         warmed = warm_one(task, architecture)
-        warmup.stop()  # as Daphne's shutdown calls it, while this model was warming
+        warmup.stop()  # as the server's shutdown calls it, while this model was warming
         return warmed
 
     monkeypatch.setattr(warmup, "warm_one", warm_one_then_shut_down)

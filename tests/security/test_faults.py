@@ -236,7 +236,7 @@ def test_redis_outage_keeps_pages_apis_and_games_up_and_recovers(redis_behind_a_
                 "counting again as soon as Redis is back"
             )
         # Recovers without a restart; the channel layer may need a reconnect or two (a handshake
-        # that waits on it is cut by Daphne after 5 s), so a browser retrying gets in within 30 s.
+        # that waits on it may be cut short), so a browser retrying gets in within 30 s.
         assert wait_until(lambda: asyncio.run(run_socket_opens(base, run.pk, cookie)), timeout=30, interval=1)
         assert asyncio.run(play_one_game(base))["status"] != "playing"
 

@@ -1,4 +1,4 @@
-"""Games a client may start, through the real server (Daphne): a cap per browser session and one per
+"""Games a client may start, through the real server: a cap per browser session and one per
 client address (cookie-less sockets each get a fresh session), answered with a clear error frame
 while the connection stays open."""
 

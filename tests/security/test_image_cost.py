@@ -1,4 +1,4 @@
-"""What one image may cost, through the real server (Daphne): sides over the limit refused from the
+"""What one image may cost, through the real server: sides over the limit refused from the
 header, and many simultaneous worst-case legal uploads (40 megapixels, 16-bit grey and RGBA) kept
 within a memory budget measured on the server process, with the overflow refused 503 and the
 other pages answering meanwhile."""

@@ -74,7 +74,7 @@ def test_the_pages_form_posts_are_limited_too_but_reading_them_is_free(client, s
 
 @pytest.mark.django_db(transaction=True)
 def test_two_server_processes_share_one_count_in_redis(redis_url):
-    """Two Daphne processes with REDIS_URL: five requests a client may make in all, not per process.
+    """Two server processes with REDIS_URL: five requests a client may make in all, not per process.
     The requests carry no image (400): they count all the same, and no model needs loading."""
     client_address = f"2001:db8::{uuid.uuid4().hex[:4]}"  # a fresh client: no count left from other runs
     env = dict(

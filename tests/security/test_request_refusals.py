@@ -1,4 +1,4 @@
-"""Requests the site refuses while reading them, through the real server (Daphne): Django's parsing
+"""Requests the site refuses while reading them, through the real server: Django's parsing
 limits, malformed multipart, a very long filename, a trickled body. On /api/* every refusal is
 JSON {"error": ...} with a 4xx; on the pages' forms it is a readable page. No `Server:` banner;
 static files carry the site's headers."""
@@ -51,7 +51,7 @@ def form_session(base, page):
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
-    """A Daphne server on the test database, with a 2 s deadline for a request to arrive; one for
+    """A real server on the test database, with a 2 s deadline for a request to arrive; one for
     the module's tests, as none of them leaves anything behind that another reads."""
     with django_db_blocker.unblock():
         database_url = harness.test_database_url()

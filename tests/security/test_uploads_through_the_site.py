@@ -1,5 +1,5 @@
 """Every file of the hostile corpus through the real entry points: both image APIs and both pages'
-form posts (Django's test client), then the real server (Daphne): right status, a clear error,
+form posts (Django's test client), then the real server: right status, a clear error,
 answered within a second, memory bounded, nothing left on disk, the next request still served."""
 
 import html
@@ -225,8 +225,8 @@ def test_real_server_answers_every_upload_of_the_corpus_promptly_with_bounded_me
                     check_valid_answer(url, json_body(body), size)
                 status, _, body = post_and_wait(base, url, [("image", "a.jpg", jpeg())], ANSWER_WITHIN, chunked=True)
                 assert status == 411 and "Content-Length" in json_body(body)["error"]
-                # Twisted decodes a 12 MB chunked body in about a second before Daphne calls the
-                # site (a proxy in front should cap bodies, see SECURITY.md); it is still refused.
+                # A 12 MB chunked body is refused from its headers too (a proxy in front should cap
+                # bodies as well, see SECURITY.md).
                 status, _, body = post_and_wait(base, url, BAD_REQUESTS["12 MB file"], 10, chunked=True)
                 assert status == 411
                 status, _, body = post_files(base + url, [("image", "ok.jpg", jpeg())], timeout=30)

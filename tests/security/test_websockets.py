@@ -21,7 +21,7 @@ ALLOWED_ORIGIN = b"http://127.0.0.1:8000"
 
 
 def socket(path=GAME_PATH, origin=ALLOWED_ORIGIN, cookie=None):
-    """A client of the whole ASGI application (origin check, sessions, routing), as Daphne runs it."""
+    """A client of the whole ASGI application (origin check, sessions, routing), as the server runs it."""
     from deepboot_site.asgi import application  # built on first use, after the static files are collected
 
     headers = [(b"host", b"127.0.0.1:8000")]
@@ -194,7 +194,7 @@ async def test_real_server_closes_on_oversized_message_and_flood(active_dqn, asg
             while True:
                 codes.append(json.loads(await asyncio.wait_for(websocket.recv(), 10))["code"])
         assert codes[-1] == "flood" and websocket.close_code == CLOSE_POLICY
-    # Past Daphne's own 1 MB message limit the server drops the connection (a 1009 close frame,
+    # Past the server's own 1 MB message limit (WS_MAX_MESSAGE) the server drops the connection (a 1009 close frame,
     # or a reset while the client is still sending) without buffering more.
     async with connect(uri, origin=asgi_server, open_timeout=10, max_size=None) as websocket:
         with pytest.raises(ConnectionClosed):
@@ -304,7 +304,7 @@ async def play_frames(sequence):
     assert connected
     try:
         for kind, payload in sequence:
-            # As Daphne delivers frames (empty ones included, which send_to() refuses).
+            # As the server delivers frames (empty ones included, which send_to() refuses).
             await communicator.send_input({"type": "websocket.receive", kind: payload})
             answer, value = await receive_frame(communicator)
             assert answer == "text"

@@ -41,7 +41,7 @@ async def connect(cookie=None, origin=b"http://127.0.0.1:8000"):
 async def ask(communicator, message):
     if isinstance(message, (dict, list)):
         await communicator.send_json_to(message)
-    else:  # as Daphne delivers a text frame (empty ones included, which send_to() refuses)
+    else:  # as the server delivers a text frame (empty ones included, which send_to() refuses)
         await communicator.send_input({"type": "websocket.receive", "text": message})
     return await communicator.receive_json_from(timeout=20)
 
