@@ -118,6 +118,16 @@ def test_a_body_trickled_past_the_request_timeout_gets_408_and_the_connection_cl
         assert 1.5 < elapsed < 8  # the 2 s deadline, not the client's 10 s wait
 
 
+@pytest.mark.parametrize("sent", [b"", b"GET /api/classify/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: x"],
+                         ids=["nothing", "half the headers"])
+def test_a_connection_whose_request_never_arrives_whole_gets_408_at_the_deadline(server, sent):
+    started = time.monotonic()
+    answer = raw_exchange(server, sent)  # then nothing more: the client only reads
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert (b"application/json" if sent else b"text/html") in answer
+    assert 1.5 < time.monotonic() - started < 8  # the 2 s deadline, not the client's 10 s wait
+
+
 def test_a_whole_request_within_the_timeout_is_served(server):
     assert request(server + "/")[0] == 200
 
