@@ -111,7 +111,8 @@ class Site:
             self._admin(f'CREATE DATABASE "{self.db_name}"')
             env["DATABASE_URL"] = _with_path(POSTGRES_URL, "/" + self.db_name)
             # The settings give each worker a connection pool; persistent per-thread connections
-            # stay off (requests run in changing threads: they would pile up until PostgreSQL refuses more).
+            # stay off (requests run in changing threads: they would pile up until PostgreSQL
+            # refuses more).
             env["DJANGO_CONN_MAX_AGE"] = "0"
         if self.redis:
             self.redis_url = self._free_redis_database()

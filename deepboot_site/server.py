@@ -188,7 +188,8 @@ class SiteHttpProtocol(HttpToolsProtocol):
             body = _PAGE.format(title=title, message=message).encode()
             content_type = b"text/html; charset=utf-8"
         self.transport.write(
-            b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (status, reason, content_type, len(body))
+            b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\n" % (status, reason, content_type)
+            + b"Content-Length: %d\r\n" % len(body)
             + b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n" + body
         )
         self.transport.close()
