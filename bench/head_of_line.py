@@ -23,6 +23,7 @@ and waits 3 s, sending no body; "yes" when the 413 arrives meanwhile.
 import argparse
 import http.client
 import io
+import multiprocessing
 import socket
 import sys
 import threading
@@ -79,9 +80,10 @@ def stream_post(base, path, body, content_type):
     return status, time.perf_counter() - started
 
 
-def phase(base, pid, probes, interval, loaders):
-    """Probe the home page `probes` times while each loader (a function) runs in a loop."""
-    stop, answers = threading.Event(), []
+def load_until(stop, results, loaders):
+    """Run each loader (a function) in a loop on its own thread until `stop` is set; then put
+    the list of their answers on `results`."""
+    answers = []
 
     def loop(load):
         while not stop.is_set():
@@ -90,15 +92,30 @@ def phase(base, pid, probes, interval, loaders):
     threads = [threading.Thread(target=loop, args=(load,)) for load in loaders]
     for thread in threads:
         thread.start()
-    time.sleep(1.0 if loaders else 0)  # the loads under way before the first probe
+    for thread in threads:
+        thread.join()
+    results.put(answers)
+
+
+def phase(base, pid, probes, interval, loaders):
+    """Probe the home page `probes` times while the loaders run in a loop. The loaders run in a
+    process of their own, so that a probe's time is the server's and not the wait for this
+    process's interpreter lock behind the loaders' threads (other clients are other machines)."""
+    context = multiprocessing.get_context("fork")
+    stop, results = context.Event(), context.Queue()
+    loading = context.Process(target=load_until, args=(stop, results, loaders))
+    if loaders:
+        loading.start()
+        time.sleep(1.0)  # the loads under way before the first probe
     latencies = []
     for _ in range(probes):
         status, seconds = get(base, "/")
         latencies.append(seconds if status == 200 else float("inf"))
         time.sleep(interval)
     stop.set()
-    for thread in threads:
-        thread.join()
+    answers = results.get() if loaders else []
+    if loaders:
+        loading.join()
     statuses = {}
     for status, _ in answers:
         statuses[status] = statuses.get(status, 0) + 1

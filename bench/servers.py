@@ -217,6 +217,23 @@ def stop(process):
             process.wait()
 
 
+def cpu_seconds(pids):
+    """CPU time (user + system, seconds) the processes have used so far, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds():
+    """CPU time every core of the machine has spent not idle so far (all processes, the kernel's
+    own work included), from /proc/stat: the share of the machine a benchmark left unused."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user .. steal; guest is in user
+
+
 def percentile(values, fraction):
     """The nearest-rank percentile (None when empty): the smallest value with at least `fraction`
     of the values at or below it, `sorted(values)[ceil(fraction * n) - 1]`; p50, p90, p95 and p99

@@ -24,7 +24,9 @@ With --interval, each player sends a move every that many seconds (a paced load,
 answers come); "answered %" is the share of the moves sent while measuring that got their state.
 "server CPU ms/move" is the CPU time the workers used while measuring per answered move (new games
 and handshakes included): what a move costs a worker, whatever else shares the machine.
-The client runs on the same machine and takes its share of the CPU; "load" is the machine's
+The client runs on the same machine and takes its share of the CPU ("client CPU ms/move"); "machine
+busy %" is the share of all the cores not idle while measuring (workers, client, PostgreSQL, Redis,
+anything else): near 100, the machine and not the site is the limit. "load" is the machine's
 1-minute load average when the level ended (other work on the machine shows there).
 """
 
@@ -41,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from servers import Site, describe_machine, mean_and_std, percentile  # noqa: E402
+from servers import Site, cpu_seconds, describe_machine, machine_busy_seconds, mean_and_std, percentile  # noqa: E402
 
 GAMES_PER_CONNECTION = 3
 REPLY_TIMEOUT = 120  # seconds a player waits for an answer before counting a timeout
@@ -160,15 +162,6 @@ async def prime(urls):
                 raise RuntimeError(f"Priming {url} failed: {state}")
 
 
-def cpu_seconds(pids):
-    """CPU time (user + system, seconds) the processes have used so far, from /proc (Linux)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 async def measure(urls, games, warmup, seconds, seed, interval=None, pids=()):
     """Run `games` concurrent players over `urls` (round robin) and return the figures; `pids`,
     the workers' processes, for the CPU time they spend per answered move."""
@@ -189,8 +182,10 @@ async def measure(urls, games, warmup, seconds, seed, interval=None, pids=()):
     await asyncio.sleep(max(0.0, start + warmup - time.monotonic()))
     tally.measuring = True
     measured_from, cpu_from = time.monotonic(), cpu_seconds(pids)
+    client_from, machine_from = time.process_time(), machine_busy_seconds()
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
-    cpu = cpu_seconds(pids) - cpu_from
+    cpu, client = cpu_seconds(pids) - cpu_from, time.process_time() - client_from
+    machine = machine_busy_seconds() - machine_from
     await asyncio.gather(*tasks)
     elapsed = stop_at - measured_from
     latencies = sorted(tally.latencies)
@@ -210,6 +205,8 @@ async def measure(urls, games, warmup, seconds, seed, interval=None, pids=()):
         "invalid_p50_ms": ms(invalid_p50),
         "move_over_invalid": round(p50 / invalid_p50, 2) if p50 and invalid_p50 else None,
         "server_cpu_ms_per_move": round(1000 * cpu / tally.moves, 2) if pids and tally.moves else None,
+        "client_cpu_ms_per_move": round(1000 * client / tally.moves, 2) if tally.moves else None,
+        "machine_busy_pct": round(100 * machine / elapsed / os.cpu_count()),
         "errors": tally.errors,
         "load": round(os.getloadavg()[0], 1),
     }
@@ -241,9 +238,9 @@ def run_setup(name, levels, warmup, seconds, seed, agent_episodes=None, interval
 
 
 COLUMNS = ["moves_per_second", "answered_pct", "p50_ms", "p95_ms", "p99_ms", "invalid_p50_ms", "move_over_invalid",
-           "server_cpu_ms_per_move"]
+           "server_cpu_ms_per_move", "client_cpu_ms_per_move", "machine_busy_pct"]
 HEADER = ("| setup | workers | concurrent games | move every (s) | moves/s | answered % | p50 ms | p95 ms | p99 ms | "
-          "invalid p50 ms | move/invalid | server CPU ms/move | games finished | errors | load |")
+          "invalid p50 ms | move/invalid | server CPU ms/move | client CPU ms/move | machine busy % | games finished | errors | load |")
 
 
 def format_row(row):
@@ -261,7 +258,7 @@ def format_summary(rows):
 
     errors = sum(sum(row["errors"].values()) for row in rows)
     return (f"| {rows[0]['setup']} | {rows[0]['workers']} | {rows[0]['games']} | {rows[0]['interval'] or '-'} | "
-            + " | ".join(spread(column, 2 if column in ("move_over_invalid", "server_cpu_ms_per_move") else 1) for column in COLUMNS)
+            + " | ".join(spread(column, 2 if column in ("move_over_invalid", "server_cpu_ms_per_move", "client_cpu_ms_per_move") else 1) for column in COLUMNS)
             + f" | {spread('games_finished', 0)} | {errors} in all | {spread('load')} |")
 
 
