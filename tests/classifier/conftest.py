@@ -85,16 +85,26 @@ def many_stripes(tmp_path_factory):
     return make_stripes(tmp_path_factory.mktemp("many-stripes") / "data", per_class=80)
 
 
+class OneStepModels(dict):
+    """{arch: TrainResult}: an architecture trained for one step (one batch holds the training set)
+    the first time a test asks for it. Only one test needs ResNet152's (30 s to build, train, save
+    and evaluate on 2 cores), so the other test processes never make it."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, arch):
+        from classifier.train import train
+
+        out_dir = Path(settings.MODELS_DIR) / "classification" / f"session-{arch}"
+        self[arch] = train(tiny_config(arch, self.data, recalibrate_bn=arch == "resnet152"), out_dir)
+        return self[arch]
+
+
 @pytest.fixture(scope="session")
 def trained(demo_data):
-    """{arch: TrainResult}: each architecture trained for one step (one batch holds the training set)."""
-    from classifier.train import train
-
-    results = {}
-    for arch in ("cnn9", "vgg16", "resnet152"):
-        out_dir = Path(settings.MODELS_DIR) / "classification" / f"session-{arch}"
-        results[arch] = train(tiny_config(arch, demo_data, recalibrate_bn=arch == "resnet152"), out_dir)
-    return results
+    return OneStepModels(demo_data)
 
 
 def register_trained(trained, archs, activate=True):
