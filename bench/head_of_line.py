@@ -13,6 +13,8 @@ the home page (a Django view) every `--interval` seconds. Three phases of `--pro
 - five 10 MB uploads: five clients each post a legal 10 MB JPEG (noise, under the pixel limit) to
   /api/classify/, again and again; the site decodes and classifies each.
 
+The loaders run in a process of their own, apart from the prober (as other clients would be).
+
 Per phase: the probes' median and p99 (nearest rank, as everywhere in BENCHMARKS.md), the p99 as a
 multiple of the unloaded p99 (the speed issue's goal: under 3x), the loaders' answers, and the
 server's peak RSS (the worker's and its upload decoders' peaks summed, tests/memory.py). Then
