@@ -104,9 +104,9 @@ def phase(base, pid, probes, interval, loaders):
     process of their own, so that a probe's time is the server's and not the wait for this
     process's interpreter lock behind the loaders' threads (other clients are other machines)."""
     context = multiprocessing.get_context("fork")
-    stop, results = context.Event(), context.Queue()
-    loading = context.Process(target=load_until, args=(stop, results, loaders))
+    stop, results, loading = context.Event(), context.Queue(), None
     if loaders:
+        loading = context.Process(target=load_until, args=(stop, results, loaders))
         loading.start()
         time.sleep(1.0)  # the loads under way before the first probe
     latencies = []
@@ -115,8 +115,9 @@ def phase(base, pid, probes, interval, loaders):
         latencies.append(seconds if status == 200 else float("inf"))
         time.sleep(interval)
     stop.set()
-    answers = results.get() if loaders else []
-    if loaders:
+    answers = []
+    if loading:
+        answers = results.get()
         loading.join()
     statuses = {}
     for status, _ in answers:

@@ -228,7 +228,7 @@ def cpu_seconds(pids):
 
 def machine_busy_seconds():
     """CPU time every core of the machine has spent not idle so far (all processes, the kernel's
-    own work included), from /proc/stat: the share of the machine a benchmark left unused."""
+    own work included), from /proc/stat: over a measurement, how much of the machine was left idle."""
     fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle, iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user .. steal; guest is in user
