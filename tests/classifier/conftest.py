@@ -1,5 +1,6 @@
 """Shared fixtures of the classifier tests: a tiny generated data set, and one tiny model per
-architecture trained once per session (one step each, 32x32 images), registered per test."""
+architecture trained once per session, when a test first asks for it (one step each, 32x32
+images), registered per test."""
 
 import io
 from pathlib import Path
