@@ -216,7 +216,9 @@ class InferenceGate:
 
         limit = settings.DEEPBOOT_INFERENCE_CONCURRENCY
         semaphore = self._semaphore(limit)
-        if semaphore.locked() and self.waiting >= settings.DEEPBOOT_INFERENCE_QUEUE:
+        # Counted here, not asked of the semaphore: its acquire runs as a task of its own, so a
+        # burst read in one turn of the event loop would all pass a semaphore.locked() test.
+        if self.running + self.waiting >= limit + settings.DEEPBOOT_INFERENCE_QUEUE:
             await self._busy(scope, send, f"{self.running} images are being read and {self.waiting} are waiting")
             return
         self.waiting += 1

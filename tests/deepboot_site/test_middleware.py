@@ -163,6 +163,25 @@ async def test_the_gate_runs_a_few_image_requests_queues_some_and_refuses_the_re
     assert inner.most_inside == 2
 
 
+async def test_a_burst_that_arrives_at_once_is_held_to_the_same_bound(settings):
+    """Requests whose headers the server reads in one turn of its event loop all reach the gate
+    before any of them has taken a turn: the bound holds for them too (it once let all twelve
+    queue, none refused)."""
+    import asyncio
+
+    from deepboot_site.middleware import InferenceGate
+
+    settings.DEEPBOOT_INFERENCE_CONCURRENCY, settings.DEEPBOOT_INFERENCE_QUEUE = 2, 2
+    inner = HeldApp()
+    gate = InferenceGate(inner)
+    burst = [asyncio.create_task(gated(gate, "/api/classify/")) for _ in range(12)]
+    await asyncio.sleep(0.05)
+    answered = [task.result()[0] for task in burst if task.done()]
+    assert answered == [503] * 8 and inner.inside == 2 and gate.waiting == 2
+    inner.release.set()
+    assert sorted(answer[0] for answer in await asyncio.gather(*burst)) == [200] * 4 + [503] * 8
+
+
 async def test_the_gate_lets_other_pages_through_while_full_and_refuses_a_page_form_with_a_page(settings):
     import asyncio
 
