@@ -74,9 +74,9 @@ def warm_and_cool(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def stripes(tmp_path_factory):
-    """120 generated images in 3 classes (split: 84 train, 18 validation, 18 test)."""
-    return make_stripes(tmp_path_factory.mktemp("stripes") / "data")
+def many_warm_and_cool(tmp_path_factory):
+    """96 generated images in 2 classes (split: 64 train, 16 validation, 16 test)."""
+    return make_warm_and_cool(tmp_path_factory.mktemp("many-warm-cool") / "data", per_class=48)
 
 
 @pytest.fixture(scope="session")

@@ -98,10 +98,13 @@ def test_cnn9_learns_stripes_well_above_chance(many_stripes, tmp_path):
 
 
 @pytest.mark.slow
-def test_vgg16_from_scratch_learns_stripes_well_above_chance(stripes, tmp_path):
-    # Without batch normalisation VGG16 starts slowly (chance for its first ~5 epochs here).
-    result = train(_learning_config("vgg16", stripes, epochs=25, patience=25), tmp_path / "run")
-    assert result.metrics["test_top1"] >= 0.6  # chance: 1/3 on 18 test images
+def test_vgg16_from_scratch_learns_warm_from_cool_well_above_chance(many_warm_and_cool, tmp_path):
+    # At its default rate and without batch normalisation, VGG16 from scratch spent its first ~5
+    # epochs at chance on the stripes and passed 0.6 after 25 (55-110 s); hue it learns in one or
+    # two epochs (test_top1 1.0 for seeds 0-3 after 4 epochs, 10 s), which shows the same thing:
+    # gradients reach through its 16 layers and it learns from the data.
+    result = train(_learning_config("vgg16", many_warm_and_cool, epochs=4, patience=4), tmp_path / "run")
+    assert result.metrics["test_top1"] >= 0.875  # chance: 1/2 on 16 test images
 
 
 
