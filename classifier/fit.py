@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from deepboot import optimizers
+from deepboot.best_epoch import best_epoch_checkpoint
 
 from . import networks, pipeline
 
@@ -92,22 +93,22 @@ def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, 
     monitor = "val_accuracy" if val_ds is not None else "accuracy"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     extra = [_epoch_timer(rows, stage, hooks.earlier_epochs)]
+    best_path = checkpoint_dir / f"best-{stage}.weights.h5"
     if early_stopping:
-        extra += [
-            keras.callbacks.ModelCheckpoint(
-                str(checkpoint_dir / f"best-{stage}.weights.h5"), monitor=monitor, mode="max",
-                save_best_only=True, save_weights_only=True,
-            ),
-            keras.callbacks.EarlyStopping(
-                monitor=monitor, mode="max", patience=config.patience, restore_best_weights=True
-            ),
-        ]
+        checkpoint = best_epoch_checkpoint(best_path, hooks, stage, monitor, save_weights_only=True)
+        stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config.patience,
+                                                restore_best_weights=True)
+        extra += [checkpoint, stopper]
         hooks.say(f"[{stage}] fitting until {monitor} stops improving ({config.patience} epoch(s) of patience, "
                   f"at most {epochs} epoch(s)); the best epoch is kept")
     else:
         hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=hooks.callbacks(stage, extra), shuffle=False,
               verbose=hooks.verbose)
+    if early_stopping and checkpoint.best is not None and (stopper.best is None or checkpoint.best > stopper.best):
+        # EarlyStopping restored the best epoch of this attempt; an attempt before a resume had a better one.
+        hooks.say(f"[{stage}] keeping the best epoch of an earlier attempt ({monitor} {checkpoint.best:.4f})")
+        model.load_weights(best_path)
 
 
 def best_epochs(rows, prefix=""):

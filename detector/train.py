@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from deepboot.best_epoch import best_epoch_checkpoint
 from deepboot.hooks import TrainHooks, seed_everything
 
 from . import voc
@@ -243,7 +244,7 @@ def train(config, out_dir, hooks=TrainHooks()):
     ours = [
         _earlier_history(hooks, "fit", before),
         map_callback(val_data, val_indices, class_names, config, hooks.say),
-        keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_map50", mode="max", save_best_only=True),
+        best_epoch_checkpoint(best_path, hooks, "fit", "val_map50"),
         keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=True),  # a resume adds to it
     ]
     if config.patience:
@@ -259,7 +260,7 @@ def train(config, out_dir, hooks=TrainHooks()):
     history = {k: [float(row[k]) for row in before if k in row] + [float(v) for v in values]
                for k, values in history.items()}
     maps = history.get("val_map50") or [0.0]
-    if not best_path.exists():  # a resumed run whose best epoch came before the kill
+    if not best_path.exists():  # no epoch was saved (no validation mAP): keep the last
         model.save(best_path)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
     curves = plot_curves(history, out_dir / "curves.png", f"{config.variant} on {Path(config.data).name}")

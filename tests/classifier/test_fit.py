@@ -118,3 +118,23 @@ def test_the_training_step_is_traced_once_when_its_variables_are_built_first(dem
         model.fit(batches.take(2), epochs=1, verbose=0)
         traces.setdefault(built_first, 0)
     assert traces == {False: 2, True: 1}
+
+
+@pytest.mark.parametrize("earlier_score", [1.0, 0.0])
+def test_a_resumed_stage_keeps_an_earlier_attempts_best_epoch_only_when_it_is_better(demo_data, tmp_path,
+                                                                                     earlier_score):
+    """An attempt before a resume recorded `earlier_score` and left its best epoch's weights in the
+    checkpoint folder; this attempt's epoch is worse than 1.0 and no worse than 0.0."""
+    config = tiny_config("cnn9", demo_data, batch_size=8)
+    dataset = data.scan_folder(demo_data)
+    split = data.split_items(dataset.items, 0)
+    checkpoints = tmp_path / "ck"
+    checkpoints.mkdir()
+    earlier_best_epoch = networks.build_cnn9((32, 32, 3), 6)
+    earlier_best_epoch.save_weights(checkpoints / "best-fit.weights.h5")
+    earlier = [{"stage": "fit", "epoch": 1, "val_accuracy": earlier_score}]
+    hooks = TrainHooks(earlier_epochs=lambda stage: earlier if stage == "fit" else [])
+    model, rows = fit.fit_network(config, dataset, split.train, split.val, hooks, checkpoint_dir=checkpoints)
+    assert rows[-1]["val_accuracy"] < 1.0
+    same = [np.array_equal(a, b) for a, b in zip(model.get_weights(), earlier_best_epoch.get_weights())]
+    assert all(same) if earlier_score == 1.0 else not all(same)
