@@ -130,7 +130,9 @@ def test_a_resumed_stage_keeps_an_earlier_attempts_best_epoch_only_when_it_is_be
     split = data.split_items(dataset.items, 0)
     checkpoints = tmp_path / "ck"
     checkpoints.mkdir()
-    earlier_best_epoch = networks.build_cnn9((32, 32, 3), 6)
+    earlier_best_epoch = networks.build_cnn9((32, 32, 3), 6)  # compiled and built, as ModelCheckpoint saves it
+    fit.compile_network(earlier_best_epoch, config, 1e-3, 6)
+    fit.build_before_tracing(earlier_best_epoch, pipeline.make_dataset(demo_data, split.train, 32, 8, num_classes=6))
     earlier_best_epoch.save_weights(checkpoints / "best-fit.weights.h5")
     earlier = [{"stage": "fit", "epoch": 1, "val_accuracy": earlier_score}]
     hooks = TrainHooks(earlier_epochs=lambda stage: earlier if stage == "fit" else [])
