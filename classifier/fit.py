@@ -93,8 +93,8 @@ def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, 
     monitor = "val_accuracy" if val_ds is not None else "accuracy"
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     extra = [_epoch_timer(rows, stage, hooks.earlier_epochs)]
-    best_path = checkpoint_dir / f"best-{stage}.weights.h5"
     if early_stopping:
+        best_path = checkpoint_dir / f"best-{stage}.weights.h5"
         checkpoint = best_epoch_checkpoint(best_path, hooks, stage, monitor, save_weights_only=True)
         stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=config.patience,
                                                 restore_best_weights=True)
