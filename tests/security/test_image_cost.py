@@ -137,9 +137,13 @@ def test_simultaneous_worst_case_uploads_stay_within_a_memory_budget_and_the_sit
         peak = rss_kib(process.pid, "VmHWM") / 1024
 
     print(f"RSS after warm-up {baseline:.0f} MB, peak {peak:.0f} MB")
-    assert 2 <= len(answers) <= 4 and {status for status, _, _ in answers} == {200}, [
-        (status, body[:300]) for status, _, body in answers]
-    for status, headers, body in refused.values():
-        assert status == 503 and headers["Retry-After"] == "5" and "busy" in json.loads(body)["error"]
+    # At most 2 running and 2 waiting are let in; every other upload is refused, most from its
+    # headers. A warm-up upload is answered before the server has finished with it, so one of
+    # those let in may still meet a full gate when its body arrives (seen in CI: 8 refused from
+    # their headers, then "1 images are being read and 3 are waiting" for one of the other 4).
+    served = [answer for answer in answers if answer[0] == 200]
+    assert 2 <= len(served) <= 4, [(status, body[:300]) for status, _, body in answers]
+    for status, headers, body in [*refused.values(), *(answer for answer in answers if answer[0] != 200)]:
+        assert status == 503 and headers["Retry-After"] == "5" and "busy" in json.loads(body)["error"], body[:300]
     assert pages == [200, 200, 200]
     assert peak - baseline < PEAK_BUDGET_MB, f"peak {peak:.0f} MB, {peak - baseline:.0f} MB over the warmed-up {baseline:.0f} MB"
