@@ -105,7 +105,9 @@ def _fit(model, config, hooks, stage, train_ds, val_ds, epochs, checkpoint_dir, 
         hooks.say(f"[{stage}] fitting {epochs} epoch(s)")
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=hooks.callbacks(stage, extra), shuffle=False,
               verbose=hooks.verbose)
-    if early_stopping and checkpoint.best is not None and (stopper.best is None or checkpoint.best > stopper.best):
+    earlier_was_better = early_stopping and checkpoint.best is not None and (
+        stopper.best is None or checkpoint.best > stopper.best)
+    if earlier_was_better and best_path.exists():  # its file gone (a user's clean-up): keep this attempt's
         # EarlyStopping restored the best epoch of this attempt; an attempt before a resume had a better one.
         hooks.say(f"[{stage}] keeping the best epoch of an earlier attempt ({monitor} {checkpoint.best:.4f})")
         model.load_weights(best_path)
